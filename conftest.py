@@ -56,7 +56,7 @@ def pytest_addoption(parser):
     group = parser.getgroup("phase1", "PyTorch Foundations course")
     group.addoption(
         "--impl",
-        default=os.environ.get("PHASE1_IMPL", "starter"),
+        default=os.environ.get("PHASE1_IMPL") or "starter",
         help="which file to grade in each lab folder: starter (default), solution, or NAME for NAME.py "
         "(env: PHASE1_IMPL)",
     )
@@ -300,7 +300,7 @@ def pytest_runtest_makereport(item, call):
     if is_todo(call.excinfo):
         report.longrepr = todo_line(call.excinfo, item)
         report.phase1_todo = True
-    elif report.failed and report.when == "call" and hasattr(report.longrepr, "addsection"):
+    elif report.failed and report.when == "call" and lab_of(item) and hasattr(report.longrepr, "addsection"):
         report.longrepr.addsection("Hint", f"Read {readme_section(task_of(item), lab_of(item))}.")
     progress.record(item, report)
 

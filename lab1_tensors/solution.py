@@ -1,0 +1,348 @@
+"""Lab 1 — Tensors & Autograd (reference solution).
+
+What this lab teaches: how tensors broadcast and index, how autograd records a graph of
+operations and walks it backwards, how to check a gradient numerically, how to write your
+own backward pass, and — the deliverable — linear regression with nothing but tensors and
+autograd (no torch.nn, no torch.optim).
+
+Tasks, in the README's order:
+    task1_1  pairwise_sq_distances   broadcasting instead of loops
+    task1_2  one_hot                 indexing and scatter
+    task1_3  masked_mean             reductions with a mask, empty masks included
+    task1_4  normalize_rows          safe division, zero rows included
+    task1_5  numerical_grad          central differences, the ground truth for gradients
+    task1_6  LogSumExp               a custom autograd.Function with a hand-written backward
+    task1_7  graph_edges / to_dot    the computational graph behind .backward()
+    task1_8  fit_linear_regression   gradient descent by hand (the deliverable)
+
+Run the demo:   python lab1_tensors/solution.py   (prints the fit, writes lab1_tensors/outputs/lab1_loss.png)
+Grade yourself: pytest -m lab1                    (your starter.py; --impl solution for this file)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+# Hyperparameters of the demo, in one place.
+
+
+@dataclass
+class DemoConfig:
+    num_samples: int = 256
+    num_features: int = 3
+    noise_std: float = 0.05
+    lr: float = 0.1
+    steps: int = 300
+    seed: int = 0
+
+
+# ---------------------------------------------------------------------------
+# task1_1 — Pairwise squared distances with broadcasting
+# ---------------------------------------------------------------------------
+
+
+def pairwise_sq_distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean distance between every row of x and every row of y.
+
+    x: (N, D) float tensor, y: (M, D) float tensor -> (N, M) tensor, out[i, j] = ||x[i] - y[j]||^2.
+    Broadcasting turns the double loop into one tensor expression: it is the same trick
+    behind k-NN, attention scores and the RBF kernel.
+    """
+    # Hint: x[:, None, :] has shape (N, 1, D) and y[None, :, :] has shape (1, M, D);
+    # subtracting them broadcasts to (N, M, D). Square, then sum over the last dim.
+    # BEGIN SOLUTION(task1_1): Return the (N, M) squared distances using broadcasting only (no loops, no torch.cdist).
+    diff = x[:, None, :] - y[None, :, :]
+    return (diff * diff).sum(dim=-1)
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------
+# task1_2 — One-hot encoding with indexing
+# ---------------------------------------------------------------------------
+
+
+def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Encode integer labels as one-hot rows.
+
+    labels: (N,) int64 tensor with values in [0, num_classes) -> (N, num_classes) float32 tensor.
+    Raises ValueError for a label outside the range: silently writing out of bounds is
+    the classic bug this guards against.
+    """
+    # Hint: start from torch.zeros, then write 1.0 at (row i, column labels[i]) with
+    # advanced indexing out[torch.arange(N), labels] = 1 or with Tensor.scatter_.
+    # BEGIN SOLUTION(task1_2): Return a (N, num_classes) float32 tensor with a single 1.0 per row; ValueError on a bad label.
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes}); got min {labels.min()} and max {labels.max()}")
+    out = torch.zeros(labels.shape[0], num_classes, dtype=torch.float32, device=labels.device)
+    out[torch.arange(labels.shape[0], device=labels.device), labels] = 1.0
+    return out
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------
+# task1_3 — Masked mean
+# ---------------------------------------------------------------------------
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
+    """Mean of x over `dim`, counting only positions where mask is True.
+
+    x: float tensor; mask: bool tensor broadcastable to x. Returns x's shape without `dim`.
+    Where the mask selects nothing the result is 0 (not NaN): padded sequences in a batch
+    hit this case, and one NaN would poison a whole training step.
+    """
+    # Hint: multiply by mask.to(x.dtype), sum both numerator and count over dim, and keep
+    # the count at least 1 with clamp(min=1) before dividing.
+    # BEGIN SOLUTION(task1_3): Return sum(x * mask) / count(mask) over dim, with 0 (not NaN) where the mask is empty.
+    weights = mask.to(x.dtype).expand_as(x)
+    total = (x * weights).sum(dim=dim)
+    count = weights.sum(dim=dim)
+    return total / count.clamp(min=1)
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------
+# task1_4 — Row normalisation
+# ---------------------------------------------------------------------------
+
+
+def normalize_rows(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Scale each row of x to unit L2 norm.
+
+    x: (N, D) float tensor -> (N, D) tensor of the same dtype. A row of zeros stays zeros
+    (dividing by max(norm, eps) instead of norm), which is what F.normalize does too.
+    """
+    # Hint: keepdim=True keeps the norms as (N, 1) so the division broadcasts over D.
+    # BEGIN SOLUTION(task1_4): Divide each row by max(its L2 norm, eps), keeping zero rows at zero.
+    norms = x.norm(dim=1, keepdim=True)
+    return x / norms.clamp(min=eps)
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------
+# task1_5 — Numerical gradients
+# ---------------------------------------------------------------------------
+
+
+def numerical_grad(f, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Gradient of a scalar function f at x by central differences.
+
+    f: callable taking a tensor shaped like x and returning a 0-dim tensor.
+    x: float tensor (use float64: with float32 the rounding error swamps eps).
+    Returns a tensor shaped like x with (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) at i.
+    This is how you check any backward pass you write by hand (task1_6).
+    """
+    # Hint: loop over x.numel() positions of a flattened copy; perturb one entry at a
+    # time, and evaluate f under torch.no_grad() so no graph is built.
+    # BEGIN SOLUTION(task1_5): Return the central-difference gradient of f at x, same shape as x.
+    x = x.detach().clone()
+    flat = x.view(-1)
+    grad = torch.zeros_like(flat)
+    with torch.no_grad():
+        for i in range(flat.numel()):
+            original = flat[i].item()
+            flat[i] = original + eps
+            plus = f(x).item()
+            flat[i] = original - eps
+            minus = f(x).item()
+            flat[i] = original
+            grad[i] = (plus - minus) / (2 * eps)
+    return grad.view_as(x)
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------
+# task1_6 — A custom autograd Function: stable log-sum-exp
+# ---------------------------------------------------------------------------
+
+
+class LogSumExp(torch.autograd.Function):
+    """log(sum(exp(x), dim)) computed stably, with a hand-written backward.
+
+    forward: x (..., D) float tensor, dim int -> x's shape without dim.
+    The naive formula overflows for x > 88 in float32; subtracting the max first does
+    not. The gradient of logsumexp is softmax(x), which is what backward returns
+    (times the incoming gradient).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, dim: int) -> torch.Tensor:
+        # Hint: m = x.amax(dim, keepdim=True); lse = m + log(sum(exp(x - m))).
+        # Save what backward needs with ctx.save_for_backward (x and the result).
+        # BEGIN SOLUTION(task1_6): Compute the stable log-sum-exp over dim and save tensors for backward.
+        m = x.amax(dim=dim, keepdim=True)
+        m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # all -inf rows: avoid inf - inf
+        lse = m + (x - m).exp().sum(dim=dim, keepdim=True).log()
+        ctx.save_for_backward(x, lse)
+        ctx.dim = dim
+        return lse.squeeze(dim)
+        # END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        # Hint: d lse / d x = exp(x - lse) = softmax(x). Return one gradient per forward
+        # input: (grad for x, None for dim).
+        # BEGIN SOLUTION(task1_6): Return (grad_output * softmax(x) along dim, None).
+        x, lse = ctx.saved_tensors
+        softmax = (x - lse).exp()
+        return grad_output.unsqueeze(ctx.dim) * softmax, None
+        # END SOLUTION
+
+
+def logsumexp(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Convenience wrapper: LogSumExp.apply(x, dim)."""
+    return LogSumExp.apply(x, dim)
+
+
+# ---------------------------------------------------------------------------
+# task1_7 — The computational graph
+# ---------------------------------------------------------------------------
+
+
+def node_name(fn) -> str:
+    """Name of a graph node: its class name, e.g. 'MulBackward0' or 'AccumulateGrad'."""
+    return type(fn).__name__
+
+
+def graph_edges(t: torch.Tensor) -> list[tuple[str, str]]:
+    """Edges of the graph that produced t, from t.grad_fn down to the leaves.
+
+    Returns a list of (parent, child) node names in depth-first order, each edge once,
+    e.g. [('SumBackward0', 'MulBackward0'), ('MulBackward0', 'AccumulateGrad'), ...].
+    A leaf tensor (grad_fn is None) has no edges. This is the graph .backward() walks.
+    """
+    # Hint: every node has .next_functions, a tuple of (node or None, index) pairs.
+    # Walk it with a stack, skip None, and remember visited nodes (a node can be
+    # reached twice, e.g. x * x).
+    # BEGIN SOLUTION(task1_7): Walk grad_fn.next_functions depth-first and return (parent, child) name pairs.
+    edges: list[tuple[str, str]] = []
+    if t.grad_fn is None:
+        return edges
+    seen = {t.grad_fn}
+    stack = [t.grad_fn]
+    while stack:
+        node = stack.pop()
+        for child, _ in node.next_functions:
+            if child is None:
+                continue
+            edges.append((node_name(node), node_name(child)))
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return edges
+    # END SOLUTION
+
+
+def to_dot(t: torch.Tensor) -> str:
+    """Graphviz DOT text for the graph behind t (paste it into any DOT viewer).
+
+    Every node gets an id from id(node), so two nodes of the same type stay distinct.
+    """
+    # BEGIN SOLUTION(task1_7): Return 'digraph {...}' text with one node line per graph node and one 'a -> b' line per edge.
+    lines = ["digraph autograd {", "  node [shape=box];"]
+    if t.grad_fn is not None:
+        seen = {t.grad_fn}
+        stack = [t.grad_fn]
+        while stack:
+            node = stack.pop()
+            lines.append(f'  n{id(node)} [label="{node_name(node)}"];')
+            for child, _ in node.next_functions:
+                if child is None:
+                    continue
+                lines.append(f"  n{id(node)} -> n{id(child)};")
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+    lines.append("}")
+    return "\n".join(lines)
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------
+# task1_8 — Deliverable: linear regression with tensors and autograd only
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class LinearFit:
+    weight: torch.Tensor  # (D,)
+    bias: torch.Tensor  # 0-dim
+    losses: list[float]  # mean squared error before each step
+
+
+def fit_linear_regression(X: torch.Tensor, y: torch.Tensor, lr: float = 0.1, steps: int = 500) -> LinearFit:
+    """Fit y ≈ X @ w + b by full-batch gradient descent on the mean squared error.
+
+    X: (N, D) float tensor, y: (N,) float tensor. Returns LinearFit with detached w (D,),
+    b (0-dim) and the loss history (one float per step). No torch.nn, no torch.optim:
+    you create the parameters with requires_grad=True, call loss.backward(), update them
+    inside torch.no_grad() and zero their .grad — the four lines every optimizer hides.
+    """
+    # Hint: forget to zero .grad and gradients accumulate across steps; update without
+    # torch.no_grad() and autograd records the update itself.
+    # BEGIN SOLUTION(task1_8): Run `steps` gradient-descent steps on w (D,) and b (scalar) and return LinearFit.
+    w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=X.dtype, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = ((X @ w + b - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+        w.grad = None
+        b.grad = None
+    return LinearFit(weight=w.detach(), bias=b.detach(), losses=losses)
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------
+# Demo
+# ---------------------------------------------------------------------------
+
+
+def make_regression_data(config: DemoConfig):
+    """Synthetic data y = X @ w_true + b_true + noise, seeded."""
+    generator = torch.Generator().manual_seed(config.seed)
+    X = torch.randn(config.num_samples, config.num_features, generator=generator)
+    w_true = torch.arange(1, config.num_features + 1, dtype=torch.float32)
+    b_true = torch.tensor(-0.5)
+    y = X @ w_true + b_true + config.noise_std * torch.randn(config.num_samples, generator=generator)
+    return X, y, w_true, b_true
+
+
+def main(config: DemoConfig = DemoConfig()):
+    X, y, w_true, b_true = make_regression_data(config)
+    fit = fit_linear_regression(X, y, lr=config.lr, steps=config.steps)
+    print(f"true   w = {w_true.tolist()}, b = {b_true.item():+.3f}")
+    print(f"fitted w = {[round(v, 3) for v in fit.weight.tolist()]}, b = {fit.bias.item():+.3f}")
+    print(f"loss: {fit.losses[0]:.4f} -> {fit.losses[-1]:.4f} in {config.steps} steps")
+
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    loss = (a * a).sum()
+    print("graph of (a * a).sum():", " ; ".join(f"{p} -> {c}" for p, c in graph_edges(loss)))
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+
+    out = Path(__file__).resolve().parent / "outputs"  # git-ignored
+    out.mkdir(exist_ok=True)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogy(fit.losses)
+    ax.set(xlabel="step", ylabel="mean squared error", title="Lab 1: linear regression by hand")
+    fig.tight_layout()
+    fig.savefig(out / "lab1_loss.png", dpi=120)
+    print(f"saved {out / 'lab1_loss.png'}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except NotImplementedError as todo:  # a starter with TODOs left: one line, not a traceback
+        raise SystemExit(f"{todo}\n(finish this TODO in {__file__}, then run again)") from None
