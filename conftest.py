@@ -262,6 +262,8 @@ def cifar10_dir() -> Path:
 def readme_section(task: str | None, lab: Lab | None) -> str:
     if lab is None:
         return "the lab README"
+    if lab.marker == "quiz":
+        return "quiz.md"
     match = TASK_MARK.match(task or "")
     if not match:
         return f"{lab.folder}/README.md"
@@ -272,7 +274,10 @@ def readme_section(task: str | None, lab: Lab | None) -> str:
 def todo_line(excinfo, item) -> str:
     """One line for an unfinished TODO: task, file, function, line and where to read."""
     message = str(excinfo.value)
+    task = TODO_MESSAGE.match(message)["task"]
     where = getattr(excinfo.value, "phase1_where", None)
+    if isinstance(where, str):  # a TODO that is not in a lab file (the quiz's answers file)
+        return f"{message}\n    -> {where}"
     if where:
         filename, line, function = where
     else:
@@ -282,7 +287,6 @@ def todo_line(excinfo, item) -> str:
         filename = str(Path(filename).resolve().relative_to(ROOT))
     except ValueError:
         pass
-    task = TODO_MESSAGE.match(message)["task"]
     return f"{message}\n    -> edit {function}() in {filename} (line {line}); read {readme_section(task, lab_of(item))}"
 
 
@@ -311,6 +315,7 @@ class Progress:
     def __init__(self, impl: str):
         self.impl = impl
         self.tests: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self.quiz = None  # tools/grade_quiz.py's QuizResult, set by tests/test_quiz.py
         self.errors: list[str] = []
         self.non_todo_failures: list[str] = []
 
@@ -350,6 +355,8 @@ class Progress:
             count = {state: sum(1 for s in states.values() if s == state) for state in ("passed", "todo", "failing", "skipped")}
             pending = [task for task, state in states.items() if state in ("failing", "todo")]
             nxt = f"{pending[0]} ({readme_section(pending[0], lab)})" if pending else "done" if not count["skipped"] else ""
+            if lab.marker == "quiz" and self.quiz is not None:
+                nxt = f"score {self.quiz.score}/10, {'passed' if self.quiz.passed else 'not passed (8 needed)'}"
             lines.append(
                 f"{lab.title:32}{len(states):>6}{count['passed']:>8}{count['todo']:>7}{count['failing']:>9}"
                 f"{count['skipped']:>9}   {nxt}"
@@ -366,10 +373,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     progress = config._phase1
     if not progress.tests:
         return
-    files = "starter.py" if progress.impl == "starter" else f"{progress.impl}.py"
-    terminalreporter.section(f"Phase 1 progress — graded: {files} in each lab folder", sep="=")
+    answers = "quiz_explanations.md" if progress.impl == "solution" else "quiz_answers.txt"
+    terminalreporter.section(f"Phase 1 progress — graded: {progress.impl}.py in each lab folder, {answers}", sep="=")
     for line in progress.lines():
         terminalreporter.write_line(line)
+    if progress.quiz is not None and (progress.quiz.wrong or progress.quiz.blank) and progress.quiz.score:
+        terminalreporter.write_line(progress.quiz.report())
     if not runslow(config):
         terminalreporter.write_line("(slow training tests were not run; add --runslow to include them)")
 
