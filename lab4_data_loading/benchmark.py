@@ -1,0 +1,150 @@
+"""Lab 4 benchmark: the per-sample pipeline against the batched in-memory pipeline.
+
+Both pipelines produce the same kind of training batch — float32 (B, 3, 32, 32), randomly
+cropped after padding by 4, randomly mirrored, normalised — from the same images:
+
+  per-sample  ImageFolderDataset: open + decode each file with PIL, then a v2 transform
+              per image; a DataLoader collates batches (num_workers 0 and 2). Measured
+              with the full train_transforms (with ColorJitter) and with crop + flip only.
+  batched     decode_image_folder once (cached), then random_crop_flip + normalize_batch
+              on whole (B, 3, 32, 32) uint8 batches indexed from the in-memory tensor.
+
+Usage (from the repository root):
+    python lab4_data_loading/benchmark.py --data-dir /path/to/cifar10/train
+    python lab4_data_loading/benchmark.py                 # generated PNGs when no data dir
+    python lab4_data_loading/benchmark.py --impl starter  # time your own functions
+
+It uses the functions of the graded file (solution.py by default), so it only runs once
+tasks 4.1-4.4 are done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Subset
+from torchvision.transforms import v2
+
+HERE = Path(__file__).resolve().parent
+
+
+def load_lab(impl: str = "solution"):
+    """Import lab4_data_loading/<impl>.py by path (the same way the tests do)."""
+    path = HERE / f"{impl.removesuffix('.py')}.py"
+    if not path.exists():
+        raise SystemExit(f"{path} does not exist; choose one of: {', '.join(p.stem for p in HERE.glob('*.py'))}")
+    name = f"lab4_benchmark_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # worker processes and dataclasses look the module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def time_per_sample(lab, root: Path, indices: list[int], transform, batch_size: int, num_workers: int) -> float:
+    """Images per second of ImageFolderDataset + transform through a plain DataLoader."""
+    dataset = Subset(lab.ImageFolderDataset(root, transform=transform), indices)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers, drop_last=False)
+    start = time.perf_counter()  # worker start-up is part of the cost of an epoch here
+    count = sum(len(y) for _, y in loader)
+    return count / (time.perf_counter() - start)
+
+
+def time_batched(lab, images: torch.Tensor, mean, std, batch_size: int, padding: int = 4, repeats: int = 3) -> float:
+    """Images per second of random_crop_flip + normalize_batch over shuffled in-memory batches."""
+    generator = torch.Generator().manual_seed(0)
+    lab.normalize_batch(lab.random_crop_flip(images[:batch_size], padding, generator), mean, std)  # warm-up
+    start = time.perf_counter()
+    count = 0
+    for _ in range(repeats):
+        order = torch.randperm(len(images), generator=generator)
+        for first in range(0, len(images), batch_size):
+            batch = images[order[first : first + batch_size]]
+            x = lab.normalize_batch(lab.random_crop_flip(batch, padding, generator), mean, std)
+            count += len(x)
+    return count / (time.perf_counter() - start)
+
+
+def crop_flip_transforms(mean, std, size: int = 32, padding: int = 4) -> v2.Compose:
+    """The per-sample equivalent of the batched pipeline (no colour jitter)."""
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.RandomCrop(size, padding=padding),
+            v2.RandomHorizontalFlip(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(list(mean), list(std)),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=None, help="an image folder, e.g. CIFAR-10's train/")
+    parser.add_argument("--images", type=int, default=4000, help="images per per-sample measurement (default 4000)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="num_workers values to time")
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="torch threads in the main process (default 1: the pipeline gets one core, the model the rest; "
+        "on a busy machine more threads can be far slower)",
+    )
+    parser.add_argument("--impl", default="solution", help="which file of this folder to time (default solution)")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    lab = load_lab(args.impl)
+    temporary = None
+    root = args.data_dir
+    if root is None:
+        temporary = tempfile.TemporaryDirectory()
+        root = lab.make_synthetic_image_folder(Path(temporary.name) / "images", per_class=max(1, args.images // 10))
+        print(f"no --data-dir: generated {args.images} random 32x32 PNGs in {root}")
+    try:
+        with tempfile.TemporaryDirectory() as cache_dir:  # a fresh cache: the first call really decodes
+            start = time.perf_counter()
+            data = lab.decode_image_folder(root, cache_dir)
+            first = time.perf_counter() - start
+            start = time.perf_counter()
+            data = lab.decode_image_folder(root, cache_dir)
+            cached = time.perf_counter() - start
+        subset = torch.randperm(len(data.images), generator=torch.Generator().manual_seed(0))[: args.images].tolist()
+        mean, std = lab.compute_mean_std(data.images, subset)
+        mean, std = mean.tolist(), std.tolist()
+        images = data.images[subset]
+
+        rows = []
+        for workers in args.workers:
+            full = lab.train_transforms(mean, std, size=images.shape[-1])
+            rows.append((f"per-sample PIL + v2 (crop, flip, jitter), num_workers={workers}", time_per_sample(lab, root, subset, full, args.batch_size, workers)))
+        for workers in args.workers[:1]:
+            light = crop_flip_transforms(mean, std, size=images.shape[-1])
+            rows.append((f"per-sample PIL + v2 (crop, flip), num_workers={workers}", time_per_sample(lab, root, subset, light, args.batch_size, workers)))
+        rows.append(("in-memory batched (crop, flip), uint8 tensor", time_batched(lab, images, mean, std, args.batch_size)))
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\n{len(subset)} images of {root} ({tuple(images.shape[1:])}), batch {args.batch_size}, "
+          f"torch {torch.__version__}, {os.cpu_count()} CPUs, {args.threads} torch thread(s), load average {load:.2f}")
+    print(f"decode the whole folder once ({len(data.images)} images) and write the cache: {first:.1f} s; "
+          f"load it from the cache: {cached:.2f} s\n")
+    baseline = rows[0][1]
+    print(f"| pipeline | images/s | vs first row |\n|---|---:|---:|")
+    for name, speed in rows:
+        print(f"| {name} | {speed:,.0f} | {speed / baseline:.1f}x |")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except NotImplementedError as todo:  # the graded file still has TODOs
+        raise SystemExit(f"{todo}\n(finish this TODO in lab4_data_loading/, then run the benchmark again)") from None

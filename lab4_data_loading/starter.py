@@ -1,0 +1,531 @@
+# Starter file: written by tools/make_starters.py from solution.py.
+# Replace each `raise NotImplementedError("TODO(...)")` with your code.
+"""Lab 4 — Data Loading Pipeline (reference solution).
+
+What this lab teaches: how `Dataset` and `DataLoader` fit together, how to write your own
+image dataset (with errors a person can act on), why decoding once and caching beats
+decoding every epoch, augmentation two ways (per sample with `torchvision.transforms.v2`,
+and batched on whole tensors on any device), preprocessing statistics taken from the
+training split only, reproducible loading with worker processes, and two answers to an
+imbalanced dataset. The deliverable: a CIFAR-10-style image pipeline with augmentation,
+and a batched pipeline at least 10x faster than the per-sample one (benchmark.py).
+
+Tasks, in the README's order:
+    task4_1  ImageFolderDataset            root/<class>/<image>, sorted classes, clear errors
+    task4_2  decode_image_folder           decode once into uint8 (N, 3, H, W) + an on-disk cache
+    task4_3  train_transforms / eval_...   per-sample augmentation with transforms.v2
+    task4_4  random_crop_flip / normalize  batched augmentation on whole tensors, any device
+    task4_5  compute_mean_std / stratified_split   statistics from the training split only
+    task4_6  SeededDataset / make_loader   the same batches with num_workers=0 and 2
+    task4_7  class_weights / balanced_sampler      two answers to class imbalance
+    task4_8  build_pipeline                the deliverable: folder -> train/val loaders
+
+Run the demo:   python lab4_data_loading/solution.py [--data-dir /path/to/cifar/train]
+                (without CIFAR10_DIR or --data-dir it generates a small image folder;
+                writes lab4_data_loading/outputs/lab4_augmentations.png)
+Benchmark:      python lab4_data_loading/benchmark.py --data-dir /path/to/cifar/train
+Grade yourself: pytest -m lab4                    (your starter.py; --impl solution for this file)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, WeightedRandomSampler
+from torchvision.transforms import v2
+
+# Hyperparameters of the demo and the pipeline defaults, in one place.
+
+
+@dataclass
+class DemoConfig:
+    batch_size: int = 64
+    val_fraction: float = 0.1
+    crop_padding: int = 4  # CIFAR-10's classic augmentation: pad 4, random 32x32 crop
+    jitter: float = 0.2  # brightness / contrast / saturation strength of ColorJitter
+    num_workers: int = 0
+    seed: int = 0
+    synthetic_per_class: int = 40  # images per class when no CIFAR-10 copy is around
+
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
+
+# ---------------------------------------------------------------------------
+# task4_1 — A custom image-folder dataset
+# ---------------------------------------------------------------------------
+
+
+def load_rgb(path: Path) -> Image.Image:
+    """Open one image file as an RGB PIL image (grayscale and palette images are converted).
+
+    Raises ValueError naming the file when it cannot be decoded: one corrupt JPEG in 50,000
+    should cost you a second to find, not an afternoon.
+    """
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")  # convert() loads the pixels, so decoding errors surface here
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError(f"cannot decode image {path}: {error}. Delete or replace this file.") from error
+
+
+class ImageFolderDataset(Dataset):
+    """Images stored as root/<class_name>/<image file>, one folder per class.
+
+    classes:      sorted class folder names, e.g. ['airplane', 'automobile', ...]
+    class_to_idx: {class name: label}, labels 0..C-1 in sorted order
+    samples:      [(path, label), ...] sorted by class, then file name
+    targets:      [label, ...] (the labels alone, for samplers and splits)
+    dataset[i] -> (image, label): a PIL RGB image (or transform(image)) and an int.
+
+    Written here instead of torchvision.datasets.ImageFolder so that you see every step
+    (and so that errors name the folder or file that is wrong).
+    """
+
+    def __init__(self, root: str | os.PathLike, transform=None):
+        # Hint: Path(root).is_dir(); sorted(p.name for p in root.iterdir() if p.is_dir()).
+        # Skip hidden folders (".ipynb_checkpoints") and files whose suffix is not in
+        # IMAGE_EXTENSIONS. Raise FileNotFoundError for a missing root and ValueError for a
+        # root with no class folders or a class folder with no images, naming the path.
+        raise NotImplementedError('TODO(task4_1): List root/<class>/<image> into sorted classes, class_to_idx, samples and targets; raise clear errors.')
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        # Hint: load_rgb(path) already raises the clear error for a broken file.
+        raise NotImplementedError('TODO(task4_1): Return (image, label) for samples[index], applying self.transform when it is set.')
+
+
+# ---------------------------------------------------------------------------
+# task4_2 — Decode once into memory, with an on-disk cache
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class InMemoryImages:
+    images: torch.Tensor  # (N, 3, H, W) uint8: 50,000 CIFAR images are 150 MB this way, 600 MB as float32
+    labels: torch.Tensor  # (N,) int64
+    classes: list[str]
+
+
+def folder_fingerprint(dataset: ImageFolderDataset) -> str:
+    """A short hash of every file's relative path, size and modification time.
+
+    Any added, removed or edited image changes it, so a stale cache is never used.
+    """
+    digest = hashlib.sha1()
+    for path, label in dataset.samples:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(dataset.root)}|{label}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def decode_image_folder(root: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> InMemoryImages:
+    """Decode every image of an image folder once into one uint8 tensor.
+
+    root: an image folder (task4_1's layout). cache_dir: where to keep the decoded tensor;
+    None means no cache. Returns InMemoryImages(images (N, 3, H, W) uint8, labels (N,)
+    int64, classes). All images must have the same size (ValueError naming the first odd
+    one otherwise).
+
+    With a cache_dir the first call writes `<cache_dir>/<folder>-<fingerprint>.pt` and
+    later calls load it with torch.load(..., weights_only=True) instead of decoding:
+    decoding 50,000 JPEGs takes ~10 s, loading 150 MB takes a fraction of a second.
+    """
+    # Hint: build ImageFolderDataset(root) to list the files; the cache file name includes
+    # folder_fingerprint(dataset) so that a changed folder gets a new cache. Decode with
+    # np.asarray(load_rgb(path)) -> (H, W, 3) uint8, np.stack, then torch.from_numpy and
+    # permute(0, 3, 1, 2). Save {"images", "labels", "classes"} with torch.save to a
+    # temporary name and rename it: an interrupted save must never leave a half file.
+    raise NotImplementedError('TODO(task4_2): Decode the folder into (N, 3, H, W) uint8 + labels, loading/saving <cache_dir>/<name>-<fingerprint>.pt.')
+
+
+class InMemoryImageDataset(Dataset):
+    """A Dataset over decoded uint8 images: dataset[i] -> (transform(images[i]), label).
+
+    images: (N, 3, H, W) uint8 tensor, labels: (N,) int64 tensor. Indexing a tensor costs
+    microseconds; opening and decoding a file costs ~100 us — for 32x32 images the file
+    system, not the model, is the bottleneck.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform=None):
+        if images.ndim != 4 or images.dtype != torch.uint8:
+            raise ValueError(f"images must be a uint8 (N, C, H, W) tensor, got {images.dtype} {tuple(images.shape)}")
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        image = self.images[index]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[index])
+
+
+# ---------------------------------------------------------------------------
+# task4_3 — Per-sample augmentation with torchvision.transforms.v2
+# ---------------------------------------------------------------------------
+
+
+def train_transforms(
+    mean: Sequence[float], std: Sequence[float], size: int = 32, padding: int = 4, jitter: float = 0.2
+) -> v2.Compose:
+    """The training transform for one image (a PIL image or a uint8 (3, H, W) tensor).
+
+    Returns a v2.Compose that produces a float32 (3, size, size) normalised tensor:
+    random crop of `size` after zero-padding by `padding`, horizontal flip with p=0.5,
+    colour jitter (brightness, contrast, saturation each by `jitter`), then conversion to
+    float32 in [0, 1] and Normalize(mean, std). Randomness comes from torch's generator,
+    so torch.manual_seed makes it repeatable.
+    """
+    # Hint: v2.ToImage() first (PIL -> tensor image), geometric and colour transforms on
+    # uint8, then v2.ToDtype(torch.float32, scale=True) (divides by 255) and last
+    # v2.Normalize — Normalize needs floats, and ColorJitter is cheaper on uint8.
+    raise NotImplementedError('TODO(task4_3): Return v2.Compose([ToImage, RandomCrop(size, padding), RandomHorizontalFlip, ColorJitter, ToDtype(float32, scale=True), Normalize]).')
+
+
+def eval_transforms(mean: Sequence[float], std: Sequence[float]) -> v2.Compose:
+    """The evaluation transform: no randomness, just float32 in [0, 1] and Normalize.
+
+    Validation and test images must see exactly the preprocessing of training minus the
+    augmentation; otherwise the numbers you report measure a different model input.
+    """
+    raise NotImplementedError('TODO(task4_3): Return v2.Compose([ToImage, ToDtype(float32, scale=True), Normalize(mean, std)]).')
+
+
+# ---------------------------------------------------------------------------
+# task4_4 — Batched augmentation on whole tensors
+# ---------------------------------------------------------------------------
+
+
+def random_crop_flip(images: torch.Tensor, padding: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random crop after zero-padding, plus a random horizontal flip, for a whole batch.
+
+    images: (N, C, H, W) tensor of any dtype on any device -> same shape, dtype and device.
+    Each image gets its own offset (dy, dx) in [0, 2 * padding] and its own coin flip,
+    drawn from `generator` (a torch.Generator on the CPU or on images.device) so that a
+    seeded generator gives the same batch every time. One gather does the whole batch:
+    no Python loop over images, so it runs at memory speed on a CPU or a GPU.
+    """
+    # Hint: padded = F.pad(images, (padding,) * 4) is (N, C, H2, W2). Draw dy, dx with
+    # torch.randint(..., generator=generator, device=gen_device) and the flips with
+    # torch.rand(...) < 0.5, then move them to images.device. rows = dy[:, None] + arange(H)
+    # is (N, H), cols = dx[:, None] + arange(W) is (N, W), and reversing cols where flip is
+    # True (cols.flip(1)) mirrors the crop. Then either index padded[n, c, rows, cols] with
+    # broadcast index tensors, or — 5x faster on a CPU — flatten each image to H2 * W2
+    # pixels and torch.gather the positions rows[:, :, None] * W2 + cols[:, None, :].
+    raise NotImplementedError('TODO(task4_4): Return the batch cropped at a random offset after zero-padding and mirrored with p=0.5, per image.')
+
+
+def normalize_batch(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """uint8 (N, C, H, W) in [0, 255] -> float32 (N, C, H, W), (x / 255 - mean) / std per channel.
+
+    Same numbers as v2.ToDtype(float32, scale=True) + v2.Normalize, for a whole batch.
+    """
+    # Hint: torch.as_tensor(mean, device=images.device).view(1, -1, 1, 1) broadcasts. Each
+    # arithmetic op on a whole batch writes a new tensor: fewer ops (and in-place ones on a
+    # copy you own) are faster.
+    raise NotImplementedError('TODO(task4_4): Return (images / 255 - mean) / std as float32, mean and std broadcast per channel.')
+
+
+# ---------------------------------------------------------------------------
+# task4_5 — Normalisation statistics and a stratified split
+# ---------------------------------------------------------------------------
+
+
+def compute_mean_std(
+    images: torch.Tensor, indices: torch.Tensor | Sequence[int] | None = None, chunk_size: int = 4096
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation of images scaled to [0, 1].
+
+    images: (N, C, H, W) uint8 (divided by 255) or float tensor. indices: which images to
+    use — pass the training split's indices so that validation and test images never
+    influence the preprocessing. Returns (mean, std), each (C,) float32; std is the
+    population std (divide by the count, as Normalize expects).
+    Works in chunks with float64 sums, so 50,000 images never become one 600 MB float copy.
+    """
+    # Hint: accumulate per-channel sum and sum of squares in float64 over chunks of
+    # images[indices], then mean = s / count and var = s2 / count - mean ** 2.
+    raise NotImplementedError('TODO(task4_5): Return per-channel (mean, std) in [0, 1] units over images[indices], float32 (C,) each.')
+
+
+def stratified_split(
+    labels: torch.Tensor | Sequence[int], val_fraction: float, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split indices into train and validation with the same class proportions in both.
+
+    labels: (N,) ints. Each class c with n_c samples puts round(n_c * val_fraction) of
+    them, chosen at random with `seed`, in validation. Returns (train_indices,
+    val_indices), sorted int64 tensors that are disjoint and together cover 0..N-1.
+    A plain random split of a small or imbalanced set can leave a rare class out of
+    validation entirely; stratifying cannot.
+    """
+    # Hint: for each class, idx = (labels == c).nonzero().flatten(), shuffle it with
+    # torch.randperm(len(idx), generator=g), and send the first k to validation.
+    raise NotImplementedError('TODO(task4_5): Return sorted (train_idx, val_idx) with round(n_c * val_fraction) of each class in validation.')
+
+
+# ---------------------------------------------------------------------------
+# task4_6 — Reproducible loading with worker processes
+# ---------------------------------------------------------------------------
+
+
+class SampleSeeds(Sampler):
+    """Wraps an index sampler and yields (index, seed) pairs instead of plain indices.
+
+    The seeds are drawn in the main process from `generator`, right where the order is
+    decided, so the randomness of every sample is fixed before any worker sees it: which
+    worker handles a sample, and how many workers there are, no longer matter.
+    """
+
+    def __init__(self, sampler: Sampler, generator: torch.Generator):
+        self.sampler, self.generator = sampler, generator
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self):
+        indices = list(self.sampler)
+        seeds = torch.randint(0, 2**62, (len(indices),), generator=self.generator).tolist()
+        return iter(zip(indices, seeds))
+
+
+class SeededDataset(Dataset):
+    """dataset[(index, seed)] -> the wrapped dataset's item `index`, its randomness seeded by `seed`.
+
+    Torch's, Python's and NumPy's random generators are all seeded from `seed` while the
+    item is produced, and restored afterwards, so that the caller's random streams are
+    untouched (with num_workers=0 the "worker" is your main process).
+    """
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        # Hint: save the three states first — torch.get_rng_state(), random.getstate(),
+        # np.random.get_state() — then seed: torch.default_generator.manual_seed(seed)
+        # (torch.manual_seed also seeds every GPU: 30x slower per sample), random.seed(seed),
+        # np.random.seed(seed % 2**32) (NumPy wants a seed below 2**32). Restore the states
+        # in a `finally:` block so an exception in the dataset cannot leave them changed.
+        raise NotImplementedError('TODO(task4_6): Produce self.dataset[index] with torch, random and numpy seeded from seed, restoring their states afterwards.')
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    num_workers: int = 0,
+    seed: int = 0,
+    sampler: Sampler | None = None,
+    drop_last: bool = False,
+) -> DataLoader:
+    """A DataLoader whose batches depend only on `seed` — not on num_workers.
+
+    shuffle: a new random order every epoch (RandomSampler with a seeded generator).
+    sampler: an index sampler of your own (e.g. balanced_sampler); not with shuffle=True.
+    Every sample's augmentation is seeded through SampleSeeds + SeededDataset, so
+    num_workers=0 and num_workers=2 give identical batches, epoch after epoch.
+    pin_memory only when a CUDA GPU exists (page-locked memory makes host-to-GPU copies
+    faster and asynchronous; without a GPU it only costs RAM), persistent_workers
+    whenever there are workers (no process start-up at every epoch).
+    """
+    # Hint: generator = torch.Generator().manual_seed(seed); pick RandomSampler(dataset,
+    # generator=generator), SequentialSampler(dataset) or `sampler`; wrap it in
+    # SampleSeeds(..., generator) and the dataset in SeededDataset. Give DataLoader a
+    # second generator of its own (seeded from `seed` too): it draws its workers' base
+    # seed from it, and must not consume numbers from the sampler's stream.
+    raise NotImplementedError('TODO(task4_6): Return a DataLoader over SeededDataset(dataset) with a SampleSeeds sampler, pin_memory only with CUDA, persistent workers when num_workers > 0.')
+
+
+# ---------------------------------------------------------------------------
+# task4_7 — Imbalanced datasets: a weighted loss or a balanced sampler
+# ---------------------------------------------------------------------------
+
+
+def class_counts(labels: torch.Tensor | Sequence[int], num_classes: int | None = None) -> torch.Tensor:
+    """(C,) int64 count of each label 0..C-1 (C = max label + 1 unless given)."""
+    labels = torch.as_tensor(labels, dtype=torch.long)
+    return torch.bincount(labels, minlength=num_classes or 0)
+
+
+def class_weights(labels: torch.Tensor | Sequence[int], num_classes: int | None = None) -> torch.Tensor:
+    """Per-class loss weights N / (C * n_c) for nn.CrossEntropyLoss(weight=...).
+
+    labels: (N,) ints. Returns (C,) float32. Every class then contributes the same total
+    weight (n_c * w_c = N / C), so a class with 100x fewer samples weighs 100x more per
+    sample. A class with no samples at all is an error (its weight would be infinite).
+    """
+    # Hint: class_counts(labels, num_classes) gives n_c.
+    raise NotImplementedError('TODO(task4_7): Return N / (C * count_c) per class as float32; ValueError naming any class with no samples.')
+
+
+def balanced_sampler(
+    labels: torch.Tensor | Sequence[int], num_samples: int | None = None, seed: int = 0
+) -> WeightedRandomSampler:
+    """A sampler that draws every class equally often, with replacement.
+
+    Each sample's weight is 1 / n_(its class), so each class's total weight is 1. Draws
+    num_samples indices per epoch (default: len(labels)). The rare class's images repeat
+    within an epoch — augmentation makes the repeats differ.
+    """
+    # Hint: weights = 1.0 / counts[labels] as float64; WeightedRandomSampler(weights,
+    # num_samples, replacement=True, generator=torch.Generator().manual_seed(seed)).
+    raise NotImplementedError('TODO(task4_7): Return a WeightedRandomSampler with weight 1 / count(class of i) per sample, replacement=True, seeded.')
+
+
+# ---------------------------------------------------------------------------
+# task4_8 — Deliverable: a folder of images -> train and validation loaders
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Pipeline:
+    train_loader: DataLoader
+    val_loader: DataLoader
+    classes: list[str]
+    mean: torch.Tensor  # (3,) computed on the training split only
+    std: torch.Tensor  # (3,)
+    train_indices: torch.Tensor  # indices into the decoded folder
+    val_indices: torch.Tensor
+
+
+def build_pipeline(
+    train_dir: str | os.PathLike,
+    *,
+    batch_size: int = 128,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    num_workers: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    padding: int = 4,
+    jitter: float = 0.2,
+) -> Pipeline:
+    """Everything from a training image folder to loaders you can train on.
+
+    1. decode the folder once (cached)           task4_2
+    2. split train / validation, stratified      task4_5
+    3. mean and std from the training split only task4_5
+    4. augmented train set, plain validation set task4_3 (on InMemoryImageDataset)
+    5. reproducible loaders                      task4_6 (train shuffled, validation in order)
+    Returns a Pipeline. Batches are (x (B, 3, H, W) float32 normalised, y (B,) int64).
+    """
+    # Hint: Subset(dataset, indices.tolist()) picks a split; the image size for
+    # train_transforms is images.shape[-1].
+    raise NotImplementedError('TODO(task4_8): Decode, split, compute mean/std on the train split, build the two datasets and return Pipeline with both loaders.')
+
+
+# ---------------------------------------------------------------------------
+# Demo
+# ---------------------------------------------------------------------------
+
+
+def make_synthetic_image_folder(root: Path, classes: int = 10, per_class: int = 40, size: int = 32, seed: int = 0) -> Path:
+    """Write a small image folder of coloured noise PNGs (a stand-in when CIFAR-10 is absent)."""
+    rng = np.random.default_rng(seed)
+    for c in range(classes):
+        folder = root / f"class_{c}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tint = rng.integers(0, 256, size=3)
+        for i in range(per_class):
+            noise = rng.integers(0, 256, size=(size, size, 3))
+            pixels = (0.6 * tint + 0.4 * noise).astype(np.uint8)
+            Image.fromarray(pixels).save(folder / f"{i:04d}.png")
+    return root
+
+
+def default_data_dir(out: Path, config: DemoConfig) -> Path:
+    cifar = os.environ.get("CIFAR10_DIR")
+    if cifar and (Path(cifar) / "test").is_dir():
+        return Path(cifar) / "test"  # 8,000 images: quick to decode, enough to look at
+    folder = out / "synthetic"
+    if not folder.exists():
+        print(f"no --data-dir and no CIFAR10_DIR: writing a synthetic image folder to {folder}")
+        make_synthetic_image_folder(folder, per_class=config.synthetic_per_class, seed=config.seed)
+    return folder
+
+
+def main(argv: list[str] | None = None, config: DemoConfig = DemoConfig()):
+    parser = argparse.ArgumentParser(description="Lab 4 demo: a data pipeline from an image folder")
+    parser.add_argument("--data-dir", type=Path, help="an image folder, e.g. CIFAR-10's train/ (default: $CIFAR10_DIR/test)")
+    args = parser.parse_args(argv)
+    out = Path(__file__).resolve().parent / "outputs"  # git-ignored
+    out.mkdir(exist_ok=True)
+    data_dir = args.data_dir or default_data_dir(out, config)
+
+    folder = ImageFolderDataset(data_dir)
+    print(f"{data_dir}: {len(folder)} images, {len(folder.classes)} classes: {', '.join(folder.classes)}")
+    pipeline = build_pipeline(
+        data_dir,
+        batch_size=config.batch_size,
+        val_fraction=config.val_fraction,
+        seed=config.seed,
+        num_workers=config.num_workers,
+        cache_dir=out / "cache",
+        padding=config.crop_padding,
+        jitter=config.jitter,
+    )
+    print(f"train / val: {len(pipeline.train_indices)} / {len(pipeline.val_indices)} images (stratified)")
+    print(f"mean {[round(v, 4) for v in pipeline.mean.tolist()]}, std {[round(v, 4) for v in pipeline.std.tolist()]} (train split only)")
+    x, y = next(iter(pipeline.train_loader))
+    print(f"one training batch: x {tuple(x.shape)} {x.dtype}, y {tuple(y.shape)} {y.dtype}")
+
+    # Imbalance: keep every image of class 0 but only 1 in 20 of the others, then sample.
+    labels = torch.tensor(folder.targets)
+    keep = torch.cat([(labels == 0).nonzero().flatten(), (labels != 0).nonzero().flatten()[::20]])
+    sampled = labels[keep][list(balanced_sampler(labels[keep], num_samples=5000, seed=config.seed))]
+    print("imbalanced subset, class counts:", class_counts(labels[keep], len(folder.classes)).tolist())
+    print("balanced sampler, 5000 draws:   ", class_counts(sampled, len(folder.classes)).tolist())
+
+    # Figure: one image, eight per-sample augmentations and eight batched ones.
+    data = decode_image_folder(data_dir, out / "cache")
+    image = data.images[0]
+    per_sample = train_transforms([0, 0, 0], [1, 1, 1], size=image.shape[-1], jitter=config.jitter)
+    torch.manual_seed(config.seed)
+    row1 = torch.stack([per_sample(image) for _ in range(8)]).clamp(0, 1)
+    generator = torch.Generator().manual_seed(config.seed)
+    row2 = random_crop_flip(image.expand(8, -1, -1, -1), config.crop_padding, generator).float() / 255
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 9, figsize=(11, 2.8))
+    for r, (row, title) in enumerate([(row1, "v2 per sample"), (row2, "batched crop+flip")]):
+        axes[r, 0].imshow(image.permute(1, 2, 0).numpy())
+        axes[r, 0].set_title("original" if r == 0 else "", fontsize=8)
+        axes[r, 0].set_ylabel(title, fontsize=8)
+        for i in range(8):
+            axes[r, i + 1].imshow(row[i].permute(1, 2, 0).numpy())
+        for ax in axes[r]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle(f"Lab 4: augmentations of {folder.samples[0][0].name} ({folder.classes[int(data.labels[0])]})")
+    fig.tight_layout()
+    fig.savefig(out / "lab4_augmentations.png", dpi=120)
+    print(f"saved {out / 'lab4_augmentations.png'}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except NotImplementedError as todo:  # a starter with TODOs left: one line, not a traceback
+        raise SystemExit(f"{todo}\n(finish this TODO in {__file__}, then run again)") from None
