@@ -1,0 +1,616 @@
+"""Lab 3 — Training loop from scratch. Run: pytest -m lab3 (add --impl solution for the reference)."""
+
+import io
+import json
+import math
+import os
+import random
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+pytestmark = pytest.mark.lab3
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These tensors are tiny: one thread is faster than several that wait on each other
+    (badly so on a busy shared CPU). The previous setting is restored after each test."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def seeded(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def toy_data(n=40, d=4, classes=3, seed=0):
+    g = seeded(seed)
+    X = torch.randn(n, d, generator=g)
+    y = torch.randint(0, classes, (n,), generator=g)
+    return TensorDataset(X, y)
+
+
+def toy_model(seed=0, d=4, classes=3, dropout=0.0, batch_norm=False):
+    torch.manual_seed(seed)
+    layers = [nn.Linear(d, 16)]
+    if batch_norm:
+        layers.append(nn.BatchNorm1d(16))
+    layers += [nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, classes)]
+    return nn.Sequential(*layers)
+
+
+def params_of(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def states_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class ModeSpy:
+    """Forward hook that records (module.training, torch.is_grad_enabled()) at each call."""
+
+    def __init__(self, module):
+        self.calls = []
+        self.handle = module.register_forward_hook(lambda m, i, o: self.calls.append((m.training, torch.is_grad_enabled())))
+
+
+# --------------------------------------------------------------------------- task3_1
+
+
+@pytest.mark.task3_1
+def test_train_one_epoch_returns_metrics(lab):
+    data = toy_data(n=30)
+    model = toy_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the model stays as it was
+    metrics = lab.train_one_epoch(model, DataLoader(data, batch_size=8), nn.CrossEntropyLoss(), optimizer)
+    assert set(metrics) >= {"loss", "accuracy", "steps", "grad_norm"}, f"missing keys in {sorted(metrics)}"
+    X, y = data.tensors
+    with torch.no_grad():
+        logits = model(X)
+    expected_loss = nn.functional.cross_entropy(logits, y).item()
+    expected_accuracy = (logits.argmax(1) == y).float().mean().item()
+    assert math.isclose(metrics["loss"], expected_loss, rel_tol=1e-5), (
+        f"loss should be the mean over all 30 samples ({expected_loss:.6f}), got {metrics['loss']:.6f}: "
+        "weight each batch's mean loss by its size (the last batch has 6 samples, not 8)"
+    )
+    assert math.isclose(metrics["accuracy"], expected_accuracy, rel_tol=1e-6), f"accuracy {metrics['accuracy']} vs {expected_accuracy}"
+    assert metrics["steps"] == 4, f"4 batches, no accumulation -> 4 optimizer steps, got {metrics['steps']}"
+    assert isinstance(metrics["grad_norm"], float) and metrics["grad_norm"] > 0, "grad_norm: the last step's total norm, a float"
+
+
+@pytest.mark.task3_1
+def test_train_one_epoch_puts_the_model_in_train_mode(lab):
+    model = toy_model(dropout=0.5)
+    model.eval()
+    spy = ModeSpy(model[2])
+    lab.train_one_epoch(model, DataLoader(toy_data(), batch_size=20), nn.CrossEntropyLoss(),
+                        torch.optim.SGD(model.parameters(), lr=0.1))
+    assert spy.calls and all(training and grad for training, grad in spy.calls), (
+        "train_one_epoch must call model.train() first (dropout on) and keep autograd on"
+    )
+
+
+@pytest.mark.task3_1
+@pytest.mark.parametrize(
+    "n, micro_batch, accum",
+    [(10, 2, 3), (11, 2, 3), (24, 4, 2), (7, 3, 4)],
+    ids=["last-group-incomplete", "last-batch-smaller-too", "even", "one-incomplete-group"],
+)
+def test_gradient_accumulation_equals_one_big_batch(lab, n, micro_batch, accum):
+    data = toy_data(n=n, seed=1)
+    loss_fn = nn.CrossEntropyLoss()  # mean-reduced
+    accumulated, big = toy_model(seed=2), toy_model(seed=2)
+    metrics_a = lab.train_one_epoch(accumulated, DataLoader(data, batch_size=micro_batch), loss_fn,
+                                    torch.optim.SGD(accumulated.parameters(), lr=0.5), grad_accum_steps=accum)
+    metrics_b = lab.train_one_epoch(big, DataLoader(data, batch_size=micro_batch * accum), loss_fn,
+                                    torch.optim.SGD(big.parameters(), lr=0.5))
+    expected_steps = math.ceil(math.ceil(n / micro_batch) / accum)
+    assert metrics_a["steps"] == metrics_b["steps"] == expected_steps, (
+        f"{math.ceil(n / micro_batch)} micro-batches in groups of {accum} -> {expected_steps} optimizer steps; "
+        f"got {metrics_a['steps']} (accumulated) and {metrics_b['steps']} (big batches)"
+    )
+    for (name, p), q in zip(accumulated.named_parameters(), big.parameters()):
+        difference = (p - q).abs().max().item()
+        assert difference < 1e-6, (
+            f"{name}: accumulating {accum} micro-batches of {micro_batch} should give the same update as one batch "
+            f"of {micro_batch * accum} (max difference {difference:.2e}). Scale each micro-batch's mean loss by "
+            "(its size / the group's total size) — the last group can be smaller — and zero_grad once per step"
+        )
+    assert math.isclose(metrics_a["loss"], metrics_b["loss"], rel_tol=1e-6), "the reported loss is the same mean over all samples"
+
+
+@pytest.mark.task3_1
+def test_clipping_caps_the_update_and_reports_the_norm_before_clipping(lab):
+    data = toy_data(n=16, seed=3)
+    X, y = data.tensors
+    reference = toy_model(seed=4)
+    nn.functional.cross_entropy(reference(X), y).backward()
+    true_norm = torch.cat([p.grad.flatten() for p in reference.parameters()]).norm().item()
+
+    model = toy_model(seed=4)
+    before = params_of(model)
+    metrics = lab.train_one_epoch(model, DataLoader(data, batch_size=16), nn.CrossEntropyLoss(),
+                                  torch.optim.SGD(model.parameters(), lr=1.0), max_grad_norm=0.01)
+    update = torch.cat([(b - p.detach()).flatten() for b, p in zip(before, model.parameters())]).norm().item()
+    assert math.isclose(update, 0.01, rel_tol=1e-3), (
+        f"with SGD(lr=1) the update is the clipped gradient: its norm should be max_grad_norm=0.01, got {update:.5f}"
+    )
+    assert math.isclose(metrics["grad_norm"], true_norm, rel_tol=1e-4), (
+        f"grad_norm should be the total norm before clipping ({true_norm:.5f}), got {metrics['grad_norm']:.5f}"
+    )
+    unclipped = toy_model(seed=4)
+    lab.train_one_epoch(unclipped, DataLoader(data, batch_size=16), nn.CrossEntropyLoss(),
+                        torch.optim.SGD(unclipped.parameters(), lr=1.0), max_grad_norm=1e6)
+    update = torch.cat([(b - p.detach()).flatten() for b, p in zip(before, unclipped.parameters())]).norm().item()
+    assert math.isclose(update, true_norm, rel_tol=1e-4), "a norm below max_grad_norm must not be changed"
+
+
+@pytest.mark.task3_1
+def test_scheduler_steps_once_per_optimizer_step(lab):
+    model = toy_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5**step)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metrics = lab.train_one_epoch(model, DataLoader(toy_data(n=40), batch_size=4), nn.CrossEntropyLoss(), optimizer,
+                                      grad_accum_steps=3, scheduler=scheduler)
+    assert metrics["steps"] == 4, f"10 micro-batches in groups of 3 -> 4 optimizer steps, got {metrics['steps']}"
+    assert scheduler.last_epoch == 4, (
+        f"the scheduler should step once per optimizer step (4 times), it stepped {scheduler.last_epoch} times"
+    )
+    order = [str(w.message) for w in caught if "lr_scheduler.step()" in str(w.message)]
+    assert not order, "call optimizer.step() before scheduler.step()"
+    assert math.isclose(optimizer.param_groups[0]["lr"], 0.1 * 0.5**4)
+
+
+@pytest.mark.task3_1
+def test_train_one_epoch_stops_on_nan_loss(lab):
+    model = toy_model()
+    with torch.no_grad():
+        model[0].weight[0, 0] = float("nan")
+    with pytest.raises(FloatingPointError):
+        lab.train_one_epoch(model, DataLoader(toy_data(), batch_size=8), nn.CrossEntropyLoss(),
+                            torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+@pytest.mark.task3_1
+@pytest.mark.gpu
+def test_train_one_epoch_and_evaluate_on_cuda(lab):
+    model = toy_model(batch_norm=True).to("cuda")
+    loader = DataLoader(toy_data(n=64), batch_size=16)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    metrics = lab.train_one_epoch(model, loader, nn.CrossEntropyLoss(), optimizer, device="cuda",
+                                  grad_accum_steps=2, max_grad_norm=1.0)
+    assert metrics["steps"] == 2 and math.isfinite(metrics["loss"])
+    assert set(lab.evaluate(model, loader, nn.CrossEntropyLoss(), device="cuda")) >= {"loss", "accuracy"}
+
+
+# --------------------------------------------------------------------------- task3_2
+
+
+@pytest.mark.task3_2
+def test_evaluate_matches_a_manual_eval_pass(lab):
+    data = toy_data(n=35, seed=5)
+    model = toy_model(dropout=0.5, batch_norm=True)
+    model.train()
+    model(data.tensors[0])  # give BatchNorm some running statistics
+    metrics = lab.evaluate(model, DataLoader(data, batch_size=8), nn.CrossEntropyLoss())
+    model.eval()
+    with torch.no_grad():
+        logits = model(data.tensors[0])
+    expected = nn.functional.cross_entropy(logits, data.tensors[1]).item()
+    assert math.isclose(metrics["loss"], expected, rel_tol=1e-5), (
+        f"expected the eval-mode mean loss over all 35 samples, {expected:.6f}, got {metrics['loss']:.6f}"
+    )
+    assert math.isclose(metrics["accuracy"], (logits.argmax(1) == data.tensors[1]).float().mean().item(), rel_tol=1e-6)
+
+
+@pytest.mark.task3_2
+def test_evaluate_changes_no_parameter_or_buffer_and_restores_train_mode(lab):
+    model = toy_model(dropout=0.5, batch_norm=True)
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    spy = ModeSpy(model[3])
+    first = lab.evaluate(model, DataLoader(toy_data(), batch_size=8), nn.CrossEntropyLoss())
+    second = lab.evaluate(model, DataLoader(toy_data(), batch_size=8), nn.CrossEntropyLoss())
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    assert not changed, f"evaluate changed {changed}: in eval mode BatchNorm must not update its running statistics"
+    assert spy.calls and all(not training for training, _ in spy.calls), "inside evaluate the model must be in eval mode"
+    assert not any(grad for _, grad in spy.calls), "run the forward passes under torch.no_grad()"
+    assert first == second, "with dropout off, two evaluations give the same numbers"
+    assert all(m.training for m in model.modules()), "evaluate must put a model that was training back in train mode"
+    assert all(p.grad is None for p in model.parameters()), "evaluate must not compute gradients"
+
+
+@pytest.mark.task3_2
+def test_evaluate_restores_eval_mode_and_mixed_modes(lab):
+    model = toy_model(batch_norm=True)
+    model.eval()
+    lab.evaluate(model, DataLoader(toy_data(), batch_size=8), nn.CrossEntropyLoss())
+    assert not model.training, "a model that was in eval mode stays in eval mode"
+    model.train()
+    model[1].eval()  # a frozen BatchNorm inside a training model (common when fine-tuning)
+    lab.evaluate(model, DataLoader(toy_data(), batch_size=8), nn.CrossEntropyLoss())
+    assert model.training and model[0].training, "the model was training: restore it"
+    assert not model[1].training, "this BatchNorm was deliberately in eval mode: restore each module's own mode"
+
+
+# --------------------------------------------------------------------------- task3_3
+
+
+def lrs_over(scheduler, optimizer, steps):
+    values = []
+    for _ in range(steps):
+        values.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return values
+
+
+@pytest.mark.task3_3
+def test_warmup_cosine_values_at_known_steps(lab):
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = lab.warmup_cosine(optimizer, warmup_steps=4, total_steps=12, min_lr_ratio=0.1)
+    lrs = lrs_over(scheduler, optimizer, 16)
+    expected = {0: 0.2, 1: 0.4, 3: 0.8, 4: 1.0, 8: 0.1 + 0.9 * 0.5, 12: 0.1, 15: 0.1}
+    for step, value in expected.items():
+        assert math.isclose(lrs[step], value, abs_tol=1e-9), (
+            f"lr at step {step} should be {value:.4f} (warmup (s+1)/(w+1), then cosine to min_lr_ratio), got {lrs[step]:.4f}"
+        )
+    assert all(a >= b for a, b in zip(lrs[4:], lrs[5:])), "after warmup the lr only decreases"
+    assert isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler), "return a torch LR scheduler (LambdaLR)"
+
+
+@pytest.mark.task3_3
+def test_warmup_cosine_without_warmup_and_per_group(lab):
+    a, b = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([{"params": [a], "lr": 1.0}, {"params": [b], "lr": 0.1}])
+    scheduler = lab.warmup_cosine(optimizer, warmup_steps=0, total_steps=10)
+    assert math.isclose(optimizer.param_groups[0]["lr"], 1.0), "no warmup: start at the full lr"
+    lrs_over(scheduler, optimizer, 5)
+    assert math.isclose(optimizer.param_groups[0]["lr"], 0.5, abs_tol=1e-9), "half way through the cosine: 0.5 x lr"
+    assert math.isclose(optimizer.param_groups[1]["lr"], 0.05, abs_tol=1e-9), "each param group scales its own lr"
+
+
+@pytest.mark.task3_3
+def test_warmup_cosine_bad_arguments(lab):
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    for kwargs in (dict(warmup_steps=10, total_steps=10), dict(warmup_steps=-1, total_steps=10),
+                   dict(warmup_steps=1, total_steps=10, min_lr_ratio=1.5)):
+        with pytest.raises(ValueError):
+            lab.warmup_cosine(optimizer, **kwargs)
+
+
+# --------------------------------------------------------------------------- task3_4
+
+
+@pytest.mark.task3_4
+def test_early_stopping_min_mode(lab):
+    stopper = lab.EarlyStopping(patience=3)
+    decisions = [stopper.step(v) for v in [1.0, 0.9, 0.9, 0.95, 0.91]]
+    assert decisions == [False, False, False, False, True], (
+        f"losses 1.0, 0.9, then three without improvement (an equal value is no improvement), patience 3 "
+        f"-> stop at the 5th value; got {decisions}"
+    )
+    assert stopper.best == 0.9, f"best should be 0.9, got {stopper.best}"
+
+
+@pytest.mark.task3_4
+def test_early_stopping_max_mode_and_min_delta(lab):
+    stopper = lab.EarlyStopping(patience=2, min_delta=0.01, mode="max")
+    decisions = [stopper.step(v) for v in [0.50, 0.60, 0.605, 0.62, 0.625, 0.629]]
+    assert decisions == [False, False, False, False, False, True], (
+        f"accuracies with min_delta 0.01: 0.605 and 0.625/0.629 are not improvements; got {decisions}"
+    )
+    assert stopper.best == 0.62 and stopper.num_bad_epochs == 2
+
+
+@pytest.mark.task3_4
+def test_early_stopping_resets_on_improvement_and_ignores_nan(lab):
+    stopper = lab.EarlyStopping(patience=2)
+    decisions = [stopper.step(v) for v in [1.0, 1.1, 0.8, 0.9, float("nan")]]
+    assert decisions == [False, False, False, False, True], f"an improvement resets the count; NaN is no improvement: {decisions}"
+    assert stopper.best == 0.8 and stopper.improved is False
+    first_nan = lab.EarlyStopping(patience=1)
+    first_nan.step(float("nan"))
+    assert first_nan.best is None or not math.isnan(first_nan.best), "NaN must never become the best value"
+
+
+@pytest.mark.task3_4
+def test_early_stopping_bad_arguments(lab):
+    for kwargs in (dict(patience=0), dict(patience=2, mode="lowest"), dict(patience=2, min_delta=-1)):
+        with pytest.raises(ValueError):
+            lab.EarlyStopping(**kwargs)
+
+
+# --------------------------------------------------------------------------- task3_5
+
+
+def draw_everything(generator):
+    return (torch.rand(3).tolist(), random.random(), float(np.random.rand()), torch.rand(2, generator=generator).tolist())
+
+
+@pytest.mark.task3_5
+def test_rng_state_round_trip(lab, tmp_path):
+    generator = torch.Generator().manual_seed(7)
+    state = lab.capture_rng_state({"train.generator": generator})
+    for key in ("torch", "python", "numpy", "generators"):
+        assert key in state, f"the state should have a {key!r} entry, got {sorted(state)}"
+    first = draw_everything(generator)
+    # Through a file, loaded the safe way: the state must be tensors and plain values.
+    torch.save(state, tmp_path / "rng.pt")
+    loaded = torch.load(tmp_path / "rng.pt", weights_only=True)
+    lab.restore_rng_state(loaded, {"train.generator": generator})
+    again = draw_everything(generator)
+    labels = ["torch global", "python random", "numpy", "the DataLoader generator"]
+    for label, a, b in zip(labels, first, again):
+        assert a == b, f"after restore_rng_state, {label} should repeat the same numbers: {a} vs {b}"
+
+
+@pytest.mark.task3_5
+def test_restore_rng_state_with_unknown_generator_name(lab):
+    state = lab.capture_rng_state({"a": torch.Generator()})
+    with pytest.raises(ValueError, match="b"):
+        lab.restore_rng_state(state, {"b": torch.Generator()})
+
+
+@pytest.mark.task3_5
+def test_shuffling_order_follows_the_loader_generator(lab):
+    generator = torch.Generator().manual_seed(3)
+    loader = DataLoader(toy_data(n=20), batch_size=5, shuffle=True, generator=generator)
+    found = lab.loader_generators(train=loader)
+    state = lab.capture_rng_state(found)
+    order = [y.tolist() for _, y in loader]
+    torch.manual_seed(12345)  # disturb the global RNG too
+    lab.restore_rng_state(state, found)
+    assert [y.tolist() for _, y in loader] == order, "restoring the loader's generator should replay the same shuffle"
+
+
+# --------------------------------------------------------------------------- task3_6
+
+
+def trained_setup(seed=0, hidden_seed=0):
+    model = toy_model(seed=seed, dropout=0.2, batch_norm=True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    X, y = toy_data(n=16).tensors
+    for _ in range(3):
+        nn.functional.cross_entropy(model(X), y).backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+    return model, optimizer, scheduler
+
+
+@pytest.mark.task3_6
+def test_checkpoint_round_trip(lab, tmp_path):
+    model, optimizer, scheduler = trained_setup()
+    generator = torch.Generator().manual_seed(5)
+    path = lab.save_checkpoint(tmp_path / "ckpt" / "last.pt", model=model, optimizer=optimizer, scheduler=scheduler,
+                               epoch=3, best=0.25, generators={"g": generator}, note="hello", history=[{"epoch": 1}])
+    assert (tmp_path / "ckpt" / "last.pt").is_file(), "save_checkpoint should create the folder and the file"
+    expected_next = (torch.rand(4), torch.rand(2, generator=generator))
+
+    fresh_model = toy_model(seed=99, dropout=0.2, batch_norm=True)
+    fresh_optimizer = torch.optim.AdamW(fresh_model.parameters(), lr=1e-2)
+    fresh_scheduler = torch.optim.lr_scheduler.StepLR(fresh_optimizer, step_size=2, gamma=0.5)
+    checkpoint = lab.load_checkpoint(path, fresh_model, fresh_optimizer, fresh_scheduler, generators={"g": generator})
+    assert checkpoint["epoch"] == 3 and checkpoint["best"] == 0.25, "epoch and best come back"
+    assert checkpoint["extra"]["note"] == "hello" and checkpoint["extra"]["history"] == [{"epoch": 1}], "extras come back"
+    assert states_equal(fresh_model.state_dict(), model.state_dict()), "weights and buffers (BatchNorm) must be restored"
+    assert fresh_scheduler.state_dict() == scheduler.state_dict(), "the scheduler state must be restored"
+    assert fresh_optimizer.param_groups[0]["lr"] == optimizer.param_groups[0]["lr"]
+    for p, q in zip(model.parameters(), fresh_model.parameters()):
+        mine, theirs = optimizer.state[p], fresh_optimizer.state[q]
+        assert torch.equal(mine["exp_avg"], theirs["exp_avg"]), "the optimizer's moments must be restored"
+    assert torch.equal(torch.rand(4), expected_next[0]), "load_checkpoint should restore the global torch RNG"
+    assert torch.equal(torch.rand(2, generator=generator), expected_next[1]), "and the named generators"
+    assert sorted(os.listdir(tmp_path / "ckpt")) == ["last.pt"], "no temporary files may be left behind"
+
+
+@pytest.mark.task3_6
+def test_save_checkpoint_writes_a_temporary_file_then_os_replace(lab, tmp_path, monkeypatch):
+    model, optimizer, _ = trained_setup()
+    calls = []
+    real_replace = os.replace
+
+    def spy(src, dst, *args, **kwargs):
+        calls.append((os.fspath(src), os.fspath(dst)))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", spy)
+    target = tmp_path / "last.pt"
+    lab.save_checkpoint(target, model=model, optimizer=optimizer, epoch=1)
+    assert len(calls) == 1, f"write to a temporary file, then os.replace(tmp, path) once; os.replace was called {len(calls)} times"
+    src, dst = calls[0]
+    assert dst == str(target), f"os.replace should rename onto {target}, got {dst}"
+    assert os.path.dirname(src) == str(tmp_path) and src != dst, (
+        "the temporary file must sit in the same folder as the checkpoint (os.replace is atomic only there)"
+    )
+
+
+@pytest.mark.task3_6
+def test_interrupted_save_leaves_the_previous_checkpoint_loadable(lab, tmp_path, monkeypatch):
+    model, optimizer, _ = trained_setup()
+    path = tmp_path / "last.pt"
+    lab.save_checkpoint(path, model=model, optimizer=optimizer, epoch=1)
+    saved_weights = {k: v.clone() for k, v in model.state_dict().items()}
+    real_save = torch.save
+
+    def crash_halfway(obj, f, *args, **kwargs):
+        buffer = io.BytesIO()
+        real_save(obj, buffer, *args, **kwargs)
+        half = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+        if isinstance(f, (str, os.PathLike)):
+            with open(f, "wb") as file:
+                file.write(half)
+        else:
+            f.write(half)
+        raise OSError("simulated crash: the disk filled up halfway through the write")
+
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    monkeypatch.setattr(torch, "save", crash_halfway)
+    with pytest.raises(OSError, match="simulated crash"):
+        lab.save_checkpoint(path, model=model, optimizer=optimizer, epoch=2)
+    monkeypatch.undo()
+
+    fresh = toy_model(seed=5, dropout=0.2, batch_norm=True)
+    checkpoint = lab.load_checkpoint(path, fresh)
+    assert checkpoint["epoch"] == 1, "the previous checkpoint (epoch 1) must survive a crash while writing epoch 2"
+    assert states_equal(fresh.state_dict(), saved_weights), "and still hold epoch 1's weights"
+    assert sorted(os.listdir(tmp_path)) == ["last.pt"], (
+        f"the half-written temporary file must be removed, found {sorted(os.listdir(tmp_path))}"
+    )
+
+
+@pytest.mark.task3_6
+def test_load_checkpoint_missing_file(lab, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pt"):
+        lab.load_checkpoint(tmp_path / "nope.pt", toy_model())
+
+
+@pytest.mark.task3_6
+@pytest.mark.parametrize("damage", ["truncated", "empty", "garbage"])
+def test_load_checkpoint_damaged_file(lab, tmp_path, damage):
+    model, optimizer, _ = trained_setup()
+    path = lab.save_checkpoint(tmp_path / "last.pt", model=model, optimizer=optimizer, epoch=1)
+    data = path.read_bytes()
+    path.write_bytes({"truncated": data[: len(data) // 2], "empty": b"", "garbage": b"not a checkpoint " * 50}[damage])
+    with pytest.raises(lab.CheckpointError, match="truncated or corrupt") as error:
+        lab.load_checkpoint(path, toy_model())
+    assert str(path) in str(error.value), "name the file in the message"
+
+
+@pytest.mark.task3_6
+def test_load_checkpoint_for_a_different_model(lab, tmp_path):
+    model, optimizer, _ = trained_setup()
+    path = lab.save_checkpoint(tmp_path / "last.pt", model=model, optimizer=optimizer, epoch=1)
+    with pytest.raises(lab.CheckpointError, match="does not match"):
+        lab.load_checkpoint(path, nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 3)))
+
+
+@pytest.mark.task3_6
+def test_load_checkpoint_uses_weights_only(lab, tmp_path):
+    import argparse
+
+    model, optimizer, _ = trained_setup()
+    path = lab.save_checkpoint(tmp_path / "last.pt", model=model, optimizer=optimizer, epoch=1,
+                               args=argparse.Namespace(lr=0.1))  # an arbitrary Python object
+    with pytest.raises(lab.CheckpointError, match="weights_only"):
+        lab.load_checkpoint(path, toy_model(dropout=0.2, batch_norm=True))
+
+
+# --------------------------------------------------------------------------- task3_7
+
+
+def make_run(seed=0, loader_seed=0, epochs_planned=5):
+    """Everything a training run needs; shuffling and dropout on, BatchNorm buffers too."""
+    torch.manual_seed(seed)
+    train = toy_data(n=48, seed=10)
+    val = toy_data(n=24, seed=11)
+    train_loader = DataLoader(train, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(loader_seed))
+    val_loader = DataLoader(val, batch_size=12)
+    model = toy_model(seed=seed, dropout=0.3, batch_norm=True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    steps_per_epoch = math.ceil(len(train_loader) / 2)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / 4) * 0.5 ** (s / (steps_per_epoch * epochs_planned))
+    )
+    return model, train_loader, val_loader, optimizer, scheduler
+
+
+FIT = dict(loss_fn=nn.CrossEntropyLoss(), grad_accum_steps=2, max_grad_norm=1.0, progress=False)
+
+
+def without_time(history):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+
+@pytest.mark.task3_7
+def test_fit_history_metrics_file_and_checkpoints(lab, tmp_path):
+    model, train_loader, val_loader, optimizer, scheduler = make_run()
+    history = lab.fit(model, train_loader, val_loader, epochs=3, optimizer=optimizer, scheduler=scheduler,
+                      checkpoint_dir=tmp_path, **FIT)
+    assert [row["epoch"] for row in history] == [1, 2, 3], f"one history row per epoch, got {history}"
+    keys = {"epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "grad_norm", "steps"}
+    assert keys <= set(history[0]), f"missing keys in a history row: {keys - set(history[0])}"
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == history, "metrics.jsonl: one JSON object per epoch, equal to the history"
+    assert (tmp_path / "last.pt").is_file() and (tmp_path / "best.pt").is_file(), "keep best.pt and last.pt in checkpoint_dir"
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    best_epoch = min(history, key=lambda row: row["val_loss"])["epoch"]
+    assert last["epoch"] == 3, f"last.pt is the last epoch (3), got {last['epoch']}"
+    assert best["epoch"] == best_epoch, f"best.pt should be from epoch {best_epoch} (lowest val_loss), got {best['epoch']}"
+
+
+@pytest.mark.task3_7
+def test_fit_early_stopping(lab, tmp_path):
+    _, train_loader, val_loader, _, _ = make_run()
+    model = toy_model(dropout=0.3)  # no BatchNorm: its running statistics would change even with lr 0
+    frozen = torch.optim.SGD(model.parameters(), lr=0.0)  # nothing changes: val_loss never improves after epoch 1
+    history = lab.fit(model, train_loader, val_loader, epochs=10, optimizer=frozen, patience=2,
+                      checkpoint_dir=tmp_path, **FIT)
+    assert len(history) == 3, f"patience 2: epoch 1 sets the best, epochs 2 and 3 don't improve -> stop after 3, ran {len(history)}"
+    again = lab.fit(model, train_loader, val_loader, epochs=10, optimizer=frozen, patience=2,
+                    checkpoint_dir=tmp_path, resume=True, **FIT)
+    assert without_time(again) == without_time(history), "resuming a run that stopped early trains no more epochs"
+
+
+@pytest.mark.task3_7
+def test_fit_resume_is_bit_identical_to_an_uninterrupted_run(lab, tmp_path):
+    model, train_loader, val_loader, optimizer, scheduler = make_run()
+    full = lab.fit(model, train_loader, val_loader, epochs=5, optimizer=optimizer, scheduler=scheduler,
+                   checkpoint_dir=tmp_path / "full", **FIT)
+
+    run = make_run()
+    lab.fit(run[0], run[1], run[2], epochs=2, optimizer=run[3], scheduler=run[4], checkpoint_dir=tmp_path / "cut", **FIT)
+    with open(tmp_path / "cut" / "metrics.jsonl", "a") as log:  # epoch 3 was logged, then the process died
+        log.write(json.dumps({"epoch": 3, "val_loss": -1.0}) + "\n")  # before last.pt was written
+    # A new process after the crash: fresh objects, different seeds — everything must come from last.pt.
+    model2, train2, val2, optimizer2, scheduler2 = make_run(seed=123, loader_seed=456)
+    resumed = lab.fit(model2, train2, val2, epochs=5, optimizer=optimizer2, scheduler=scheduler2,
+                      checkpoint_dir=tmp_path / "cut", resume=True, **FIT)
+
+    assert without_time(resumed) == without_time(full), (
+        "the resumed run's history (epochs 1-5) must equal the uninterrupted run's exactly. Save and restore "
+        "model, optimizer, scheduler, the global torch RNG (dropout) and the DataLoader's generator (shuffling); "
+        "save last.pt after evaluate, at the very end of the epoch"
+    )
+    for key, value in model.state_dict().items():
+        assert torch.equal(model2.state_dict()[key], value), f"{key} differs after resuming: not bit-identical"
+    lines = [json.loads(line) for line in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    assert without_time(lines) == without_time(full), (
+        "after resuming, metrics.jsonl holds epochs 1-5 once each: rewrite it from the checkpoint's history "
+        "(an epoch logged after last.pt was saved is dropped)"
+    )
+
+
+@pytest.mark.task3_7
+def test_fit_writes_csv_and_shows_a_progress_bar(lab, tmp_path, capsys):
+    model, train_loader, val_loader, optimizer, scheduler = make_run()
+    lab.fit(model, train_loader, val_loader, epochs=2, optimizer=optimizer, metrics_path=tmp_path / "log.csv",
+            **{**FIT, "progress": True})
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,") and len(rows) == 3, f"a CSV with a header and one row per epoch, got {rows}"
+    err = capsys.readouterr().err
+    assert "2/2" in err, "fit should show a tqdm progress bar over the epochs (on stderr)"
+
+
+@pytest.mark.task3_7
+def test_fit_bad_arguments(lab):
+    model, train_loader, val_loader, optimizer, _ = make_run()
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        lab.fit(model, train_loader, val_loader, epochs=2, optimizer=optimizer, resume=True, **FIT)
+    with pytest.raises(ValueError, match="monitor"):
+        lab.fit(model, train_loader, val_loader, epochs=2, optimizer=optimizer, monitor="train_loss", **FIT)
