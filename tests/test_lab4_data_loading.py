@@ -1,6 +1,5 @@
 """Lab 4 — Data Loading Pipeline. Run: pytest -m lab4 (add --impl solution for the reference)."""
 
-import os
 import random
 
 import numpy as np
@@ -186,7 +185,8 @@ def test_eval_transforms_only_convert_and_normalise(lab):
     mean, std = [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]
     image = pil_image(size=6, seed=3)
     x = lab.eval_transforms(mean, std)(image)
-    expected = (torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255 - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None]
+    pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 255
+    expected = (pixels - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None]
     assert x.dtype == torch.float32 and x.shape == (3, 6, 6)
     assert torch.allclose(x, expected, atol=1e-6), "eval: (x / 255 - mean) / std per channel, nothing random"
 
