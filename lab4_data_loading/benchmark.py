@@ -120,14 +120,16 @@ def main(argv: list[str] | None = None) -> None:
         mean, std = mean.tolist(), std.tolist()
         images = data.images[subset]
 
+        full = lab.train_transforms(mean, std, size=images.shape[-1])
+        light = crop_flip_transforms(mean, std, size=images.shape[-1])
         rows = []
         for workers in args.workers:
-            full = lab.train_transforms(mean, std, size=images.shape[-1])
-            rows.append((f"per-sample PIL + v2 (crop, flip, jitter), num_workers={workers}", time_per_sample(lab, root, subset, full, args.batch_size, workers)))
-        for workers in args.workers[:1]:
-            light = crop_flip_transforms(mean, std, size=images.shape[-1])
-            rows.append((f"per-sample PIL + v2 (crop, flip), num_workers={workers}", time_per_sample(lab, root, subset, light, args.batch_size, workers)))
-        rows.append(("in-memory batched (crop, flip), uint8 tensor", time_batched(lab, images, mean, std, args.batch_size)))
+            speed = time_per_sample(lab, root, subset, full, args.batch_size, workers)
+            rows.append((f"per-sample PIL + v2 (crop, flip, jitter), num_workers={workers}", speed))
+        speed = time_per_sample(lab, root, subset, light, args.batch_size, args.workers[0])
+        rows.append((f"per-sample PIL + v2 (crop, flip), num_workers={args.workers[0]}", speed))
+        speed = time_batched(lab, images, mean, std, args.batch_size)
+        rows.append(("in-memory batched (crop, flip), uint8 tensor", speed))
     finally:
         if temporary is not None:
             temporary.cleanup()
