@@ -895,6 +895,8 @@ def main(argv: list[str] | None = None):
         print(f"device {pick_device()}, {torch.get_num_threads()} threads, batch {args.batch_size}")
         print(benchmark_throughput(widths or ModelConfig.widths, args.batch_size))
         return
+    if args.command == "train":
+        build_model(args.arch, len(CIFAR10_CLASSES), widths)  # an unfinished model shows its TODO before any data work
     started = time.perf_counter()
     try:
         train, test = load_cifar10(args.data_dir, args.data_root)
