@@ -1,0 +1,72 @@
+"""Train and evaluate named runs of solution.py, then print one table (accuracy, training time).
+
+    python checkpoint_project/benchmark.py --data-dir /tmp/cifar fast
+    python checkpoint_project/benchmark.py --data-dir DIR gpu94 "gpu94 --epochs 16" "fast --lr 0.6"
+
+Each argument is a config name followed by optional overrides of train's options. Every run is
+`solution.py train` then `solution.py evaluate --split test` in fresh processes, exactly the
+commands the README lists; the table reads their metrics JSON files. Results also go to
+OUT/benchmark.json. Timing is training wall time (including per-epoch validation), not decoding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(command: list[str]) -> None:
+    print("$", " ".join(map(shlex.quote, command)), flush=True)
+    subprocess.run(command, check=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", help='e.g. fast  or  "gpu94 --epochs 16"')
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--out", default="runs/benchmark")
+    parser.add_argument("--impl", default="solution", help="which file of this folder to run (solution, starter, ...)")
+    args = parser.parse_args()
+    script = str(HERE / f"{args.impl}.py")
+    results = []
+    for number, spec in enumerate(args.runs):
+        name, *overrides = shlex.split(spec)
+        out = Path(args.out) / f"{number:02d}-{name}"
+        started = time.perf_counter()
+        try:
+            run([sys.executable, script, "train", "--config", name, "--data-dir", args.data_dir, "--out", str(out), *overrides])
+            run([sys.executable, script, "evaluate", "--checkpoint", str(out / "last.pt"), "--data-dir", args.data_dir,
+                 "--split", "test", "--out", str(out / "eval")])
+        except subprocess.CalledProcessError as error:
+            results.append({"run": spec, "error": str(error)})
+            continue
+        trained = json.loads((out / "metrics.json").read_text())
+        tested = json.loads((out / "eval" / "metrics.json").read_text())
+        results.append({
+            "run": spec, "test_accuracy": tested["accuracy"], "tta": tested["tta"],
+            "train_seconds": trained["train_seconds"], "epochs": trained["history"][-1]["epoch"],
+            "device": trained["device"], "wall_seconds": time.perf_counter() - started,
+            "load_average": os.getloadavg()[0],
+        })
+        print(json.dumps(results[-1]), flush=True)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "benchmark.json").write_text(json.dumps(results, indent=2))  # after every run
+    print(f"\n{'run':44}{'test acc':>9}{'train s':>9}{'epochs':>7}  device")
+    for r in results:
+        if "error" in r:
+            print(f"{r['run']:44}  failed: {r['error']}")
+        else:
+            print(f"{r['run']:44}{r['test_accuracy']:>9.4f}{r['train_seconds']:>9.1f}{r['epochs']:>7}  {r['device']}")
+    return 0 if all("error" not in r for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
