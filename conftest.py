@@ -235,7 +235,7 @@ def run_lab_script(lab_path):
 
 def raise_todo_from_output(output: str):
     """Re-raise a TODO NotImplementedError printed by a child process (script or torchrun worker)."""
-    match = re.search(r"NotImplementedError: (TODO\(task\w+\): .*)", output)
+    match = re.search(r"^(?:NotImplementedError: )?(TODO\(task\w+\): .*)$", output, re.MULTILINE)
     if match:
         where = re.findall(r'File "([^"]+)", line (\d+), in (\w+)', output[: match.start()])
         error = NotImplementedError(match.group(1))
