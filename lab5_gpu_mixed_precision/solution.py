@@ -425,6 +425,7 @@ def ddp_train(config: DistConfig) -> dict[str, torch.Tensor] | None:
             loss.backward()  # DDP all-reduces (averages) the gradients here, overlapped with backward
             optimizer.step()
         state = {name: value.detach().cpu() for name, value in model.state_dict().items()}
+        dist.barrier()  # no rank tears the group down while another still has a collective in flight
         return state if rank == 0 else None
     finally:
         dist.destroy_process_group()
@@ -476,6 +477,7 @@ def fsdp_train(config: DistConfig) -> dict[str, torch.Tensor] | None:
             loss.backward()  # gradients reduce-scattered: each rank keeps the averaged slice it owns
             optimizer.step()
         state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        dist.barrier()  # no rank tears the group down while another still has a collective in flight
         return state if rank == 0 else None
     finally:
         dist.destroy_process_group()
