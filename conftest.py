@@ -256,6 +256,23 @@ def cifar10_dir() -> Path:
     return path
 
 
+@pytest.fixture
+def one_thread(request):
+    """Run a test on one CPU thread, restoring the setting afterwards. Tests of small tensors use it
+    (`pytest.mark.usefixtures("one_thread")`): a second OpenMP thread gains them nothing, and on a
+    busy machine threads waiting for each other make them several times slower. `slow` and `gpu`
+    tests keep every core."""
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("gpu"):
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # --------------------------------------------------------------------------- reports
 
 

@@ -8,17 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-pytestmark = pytest.mark.lab2
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: one thread is faster than several that wait on each other
-    (badly so on a busy shared CPU). The previous setting is restored after each test."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.lab2, pytest.mark.usefixtures("one_thread")]  # small tensors: one thread (conftest.py)
 
 
 def seeded(seed=0):

@@ -13,17 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-pytestmark = pytest.mark.lab3
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: one thread is faster than several that wait on each other
-    (badly so on a busy shared CPU). The previous setting is restored after each test."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.lab3, pytest.mark.usefixtures("one_thread")]  # small tensors: one thread (conftest.py)
 
 
 def seeded(seed=0):
