@@ -7,6 +7,7 @@ what only a GPU shows (peak memory, a real OOM, the benchmark's speedup) and ski
 """
 
 import ast
+import dataclasses
 import importlib.util
 import math
 import os
@@ -359,11 +360,36 @@ def test_find_max_batch_size_on_a_real_gpu(lab):
 # --------------------------------------------------------------------------- task5_6 / task5_7 (torchrun)
 
 
+# Each torchrun worker runs the graded file through this launcher, which also records the first
+# batch the model sees on each rank: that is how the tests tell that every rank trained on its own
+# shard (without sharding, each rank trains on the whole batch and DDP's average hides it).
+LAUNCHER = """
+import importlib.util, os, sys
+import torch
+spec = importlib.util.spec_from_file_location("lab5_worker", sys.argv[1])
+lab = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = lab
+spec.loader.exec_module(lab)
+seen = []
+make_model = lab.make_dist_model
+def recording_model(seed):
+    model = make_model(seed)
+    model.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().cpu().clone()))
+    return model
+lab.make_dist_model = recording_model
+lab.run_distributed(lab.parse_args(sys.argv[2:]))
+if seen:
+    torch.save(seen[0], os.path.join(os.path.dirname(os.path.abspath(__file__)), f"rank{os.environ['RANK']}_batch.pt"))
+"""
+
+
 def torchrun(lab_path, command, tmp_path, steps=5, global_batch=16):
     out = tmp_path / f"{command}.pt"
+    launcher = tmp_path / "launch_worker.py"
+    launcher.write_text(LAUNCHER)
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        str(lab_path), command, "--device", "cpu", "--steps", str(steps), "--global-batch", str(global_batch),
+        str(launcher), str(lab_path), command, "--device", "cpu", "--steps", str(steps), "--global-batch", str(global_batch),
         "--lr", "0.1", "--seed", "0", "--out", str(out),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
@@ -374,6 +400,22 @@ def torchrun(lab_path, command, tmp_path, steps=5, global_batch=16):
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
     raise_todo_from_output(result.stdout + result.stderr)  # a TODO in a worker fails like a direct call
     return result, out
+
+
+def check_sharding(lab, tmp_path, what, global_batch=16):
+    """Rank 0 and rank 1 each saw half of the global batch, and together all of it."""
+    x, _ = lab.make_dist_data(0, global_batch)
+    batches = []
+    for rank in (0, 1):
+        path = tmp_path / f"rank{rank}_batch.pt"
+        assert path.exists(), f"{what}: rank {rank} never ran the model made by make_dist_model"
+        batches.append(torch.load(path, weights_only=True))
+    for rank, batch in enumerate(batches):
+        assert len(batch) == global_batch // 2, (
+            f"{what}: rank {rank} trained on {len(batch)} samples per step; with 2 processes each should train on its "
+            f"shard of {global_batch // 2} (shard_for_rank), not on the whole global batch of {global_batch}"
+        )
+    assert torch.equal(torch.cat(batches), x), f"{what}: the two ranks' shards should be the two halves of the global batch, in rank order"
 
 
 def single_process_reference(lab, steps=5, global_batch=16):
@@ -409,6 +451,7 @@ def test_ddp_with_two_cpu_processes_matches_one_process(lab, lab_path, tmp_path)
     assert result.returncode == 0, f"torchrun ... ddp failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert out.exists(), f"rank 0 should save the final weights to --out; no {out.name} after a successful run"
     compare_with_reference(lab, out, "DDP")
+    check_sharding(lab, tmp_path, "DDP")
 
 
 @pytest.mark.task5_7
@@ -427,6 +470,7 @@ def test_fsdp2_with_two_cpu_processes_matches_one_process(lab, lab_path, tmp_pat
     assert result.returncode == 0, f"torchrun ... fsdp failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert out.exists(), f"rank 0 should save the full weights to --out; no {out.name} after a successful run"
     compare_with_reference(lab, out, "FSDP2")
+    check_sharding(lab, tmp_path, "FSDP2")
 
 
 # --------------------------------------------------------------------------- task5_8
@@ -477,11 +521,12 @@ def test_benchmark_code_paths_run_on_the_cpu(lab, lab_path):
     """A very short run of benchmark.py's loops (DataLoader path and on-device path) with your functions."""
     benchmark = load_benchmark(lab_path)
     images, labels = benchmark.generated_images(64)
-    rows = [
-        benchmark.Row("naive path on the CPU", "cpu", torch.float32, data="loader"),
-        benchmark.Row("on-device path, bf16, channels_last", "cpu", torch.bfloat16, channels_last=True, data="device"),
-    ]
-    results = benchmark.run_benchmark(lab, rows, images, labels, steps=2, warmup=1, batch_size=16, num_workers=0, width=4, log=None)
+    # Every GPU row rehearsed on the CPU (fp16 + GradScaler, channels_last, per-sample loader with
+    # workers, on-device batches), so a GPU run cannot be the first time these lines execute.
+    # torch.compile is left out: it needs a C++ toolchain and a minute here.
+    rows = benchmark.CPU_ROWS + [dataclasses.replace(row, device="cpu") for row in benchmark.GPU_ROWS if not row.compile]
+    results = benchmark.run_benchmark(lab, rows, images, labels, steps=2, warmup=1, batch_size=16, num_workers=1, width=4, log=None)
+    assert len(results) == len(rows)
     for result in results:
         assert result.images_per_s > 0 and math.isfinite(result.final_loss), f"{result.row.name}: {result}"
     assert "vs" in benchmark.format_table(results, 0)
