@@ -60,14 +60,14 @@ CIFAR10_STD = (63.0, 62.1, 66.7)
 class TrainConfig:
     """The fast training recipe (task6_11). The defaults are the CPU recipe of the README."""
 
-    epochs: float = 7.0
+    epochs: float = 8.0
     batch_size: int = 256
     lr: float = 0.4  # peak learning rate of the one-cycle schedule
     momentum: float = 0.9  # SGD with Nesterov momentum
     weight_decay: float = 5e-4  # on conv and linear weights only, not on BN or biases
-    label_smoothing: float = 0.2
+    label_smoothing: float = 0.1  # 0.2 measured 0.2-0.5 points worse over 7-8 epochs (README)
     warmup_fraction: float = 0.2  # linear warm-up, then linear decay to 0
-    translate: int = 4  # random translation by up to this many pixels (pad + crop)
+    translate: int = 2  # random shift by up to this many pixels; 4 (the classic) is too hard for 8 epochs
     flip: bool = True
     amp: str = "auto"  # "auto": bf16 autocast where the device has bf16 units (see autocast_dtype); "bf16"; "off"
     channels_last: bool = True
@@ -92,8 +92,14 @@ class TransferConfig:
     pretrain_per_class: int = 2500  # training images per source class for pretraining
     labels_per_class: int = 100  # the "few labels" of the target task
     widths: tuple[int, ...] = (16, 32, 64, 128)
-    pretrain: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=6, batch_size=256, lr=0.4))
-    finetune: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, batch_size=100, lr=0.1))
+    # 4-pixel shifts and label smoothing 0.2, as in the recipe the README's transfer table was
+    # measured with: stronger regularisation for 500 labelled images seen for 30 epochs.
+    pretrain: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=6, batch_size=256, lr=0.4, translate=4, label_smoothing=0.2)
+    )
+    finetune: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=30, batch_size=100, lr=0.1, translate=4, label_smoothing=0.2)
+    )
     backbone_lr_factor: float = 0.1  # fine-tuning: backbone LR = head LR x this
     epochs_per_stage: int = 5  # gradual unfreezing: one more stage every this many epochs
     seed: int = 0
@@ -1122,6 +1128,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     commands.choices["train"].add_argument("--arch", choices=("resnet", "simple"), default="resnet")
     commands.choices["train"].add_argument("--batch-size", type=int)
     commands.choices["train"].add_argument("--lr", type=float)
+    commands.choices["train"].add_argument("--translate", type=int, help="augmentation shift in pixels")
+    commands.choices["train"].add_argument("--label-smoothing", type=float)
     commands.choices["transfer"].add_argument("--labels-per-class", type=int)
     commands.choices["transfer"].add_argument("--pretrain-epochs", type=float)
     return parser.parse_args(argv)
@@ -1165,8 +1173,8 @@ def main(argv: list[str] | None = None):
         return
 
     config = TrainConfig(amp=args.amp)
-    for name in ("epochs", "batch_size", "lr"):
-        if getattr(args, name, None):
+    for name in ("epochs", "batch_size", "lr", "translate", "label_smoothing"):
+        if getattr(args, name, None) is not None:
             config = replace(config, **{name: getattr(args, name)})
     device = pick_device()
     torch.manual_seed(config.seed)
