@@ -11,8 +11,9 @@ One command-line tool that trains, evaluates, predicts and exports:
 
 How fast: the "fast" config (a 6-conv network with a frozen patch-whitening first layer,
 bf16 autocast, channels_last) is built to pass 85% on the CIFAR-10 test split in about three
-minutes of training on two CPU cores; "gpu94" is the same recipe, wider, for one GPU. The
-README has the measured numbers and the exact commands.
+minutes of training on two CPU cores; "cpu90" (twice the width, 20 epochs) passes 90% in
+about 20 minutes there; "gpu94" is the same recipe, wider, for one GPU. The README has the
+measured numbers and the exact commands.
 
 Tasks, in the order of the README (each section below is headed by its id):
     C.1  data: decode once to uint8 tensors, stratified validation split
@@ -91,8 +92,11 @@ CONFIGS = {
     # lr/momentum/weight decay follow airbench's scaling (decay per step ~1e-3 at peak): a high
     # effective learning rate suits BN networks on short schedules.
     "fast": Config(epochs=8, lr=0.75, momentum=0.85, weight_decay=1.33e-3, val_size=2000),
-    # A longer CPU run aiming at 90%: twice the width, more epochs (README says what was measured).
-    "cpu90": Config(widths=(64, 128, 256), epochs=20, lr=0.75, momentum=0.85, weight_decay=1.33e-3),
+    # A longer CPU run for 90%: twice the width, 20 epochs (measured 90.3% after 19 minutes of
+    # training on two cores; README).
+    # Patience 8: at the top of a 20-epoch schedule validation can stall for a few epochs while
+    # the LR is still high; the decay that follows is where the accuracy comes.
+    "cpu90": Config(widths=(64, 128, 256), epochs=20, lr=0.75, momentum=0.85, weight_decay=1.33e-3, patience=8),
     # One GPU: the airbench94-sized network (64/256/256), batch 1024, BN biases at 64x LR with
     # frozen BN scales (as airbench), full TTA.
     "gpu94": Config(widths=(64, 256, 256), epochs=16, batch_size=1024, lr=1.5, momentum=0.85, weight_decay=1.33e-3,
