@@ -523,7 +523,7 @@ def test_benchmark_code_paths_run_on_the_cpu(lab, lab_path):
     images, labels = benchmark.generated_images(64)
     # Every GPU row rehearsed on the CPU (fp16 + GradScaler, channels_last, per-sample loader with
     # workers, on-device batches), so a GPU run cannot be the first time these lines execute.
-    # torch.compile is left out: it needs a C++ toolchain and a minute here.
+    # torch.compile is left out: it needs a C++ toolchain and ~15 s of compiling here.
     rows = benchmark.CPU_ROWS + [dataclasses.replace(row, device="cpu") for row in benchmark.GPU_ROWS if not row.compile]
     results = benchmark.run_benchmark(lab, rows, images, labels, steps=2, warmup=1, batch_size=16, num_workers=1, width=4, log=None)
     assert len(results) == len(rows)
