@@ -160,18 +160,23 @@ def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
 # --------------------------------------------------------------------------- Task C.1 — data
 
 
+def read_image(path: Path) -> np.ndarray:
+    """One image file -> (32, 32, 3) uint8 RGB array (resized to the training resolution)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB").resize((32, 32)))
+
+
 def decode_image_folder(split_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Decode split_dir/<class>/*.{jpg,png} into (N, 3, H, W) uint8 images and (N,) int64 labels.
     Class folders are sorted by name (CIFAR-10's folder names sort into its label order)."""
-    from PIL import Image
-
     classes = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
     images, labels = [], []
     for label, name in enumerate(classes):
         for file in sorted((split_dir / name).iterdir()):
             if file.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"}:
-                with Image.open(file) as image:
-                    images.append(np.asarray(image.convert("RGB").resize((32, 32))))
+                images.append(read_image(file))
                 labels.append(label)
     return np.stack(images).transpose(0, 3, 1, 2).copy(), np.array(labels, dtype=np.int64)
 
@@ -929,13 +934,7 @@ def evaluate(args) -> dict:
 
 def load_image_files(paths: list[str]) -> torch.Tensor:
     """Image files -> (N, 3, 32, 32) uint8 (resized to the training resolution)."""
-    from PIL import Image
-
-    arrays = []
-    for path in paths:
-        with Image.open(path) as image:
-            arrays.append(np.asarray(image.convert("RGB").resize((32, 32))))
-    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    return torch.from_numpy(np.stack([read_image(path) for path in paths])).permute(0, 3, 1, 2).contiguous()
 
 
 def predict(args) -> list[dict]:
