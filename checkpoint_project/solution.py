@@ -12,8 +12,8 @@ One command-line tool that trains, evaluates, predicts and exports:
 How fast: the "fast" config (a 6-conv network with a frozen patch-whitening first layer,
 bf16 autocast, channels_last) is built to pass 85% on the CIFAR-10 test split in about three
 minutes of training on two CPU cores; "cpu90" (twice the width, 20 epochs) passes 90% in
-about 20 minutes there; "gpu94" is the same recipe, wider, for one GPU. The README has the
-measured numbers and the exact commands.
+about 20 minutes there; "gpu94" is airbench94's network and recipe, for one GPU. The README
+has the measured numbers and the exact commands.
 
 Tasks, in the order of the README (each section below is headed by its id):
     C.1  data: decode once to uint8 tensors, stratified validation split
@@ -68,11 +68,18 @@ class Config:
     momentum: float = 0.9
     weight_decay: float = 5e-4  # on conv/linear weights only; BN and biases are not decayed
     bias_lr_scale: float = 1.0  # BN biases learn this many times faster (airbench uses 64)
+    decay_biases: bool = False  # also decay BN biases (by the weights' per-step amount, whatever their LR)
     bn_scale_trainable: bool = True  # False: BN scales frozen at 1 ("cnn" only: BN + GELU needs no scale)
     label_smoothing: float = 0.2  # short schedules overfit the hard labels quickly
     warmup: float = 0.2  # fraction of steps the triangular schedule spends going up
+    lr_start: float = 0.0  # the schedule starts at this fraction of the peak LR...
+    lr_end: float = 0.0  # ...and ends at this fraction (airbench94: 0.2 and 0.07)
     bn_momentum: float = 0.4  # high: running stats must catch up within a few hundred steps
     logit_scale: float = 0.125  # keeps the initial logits small, so the softmax starts soft
+    whiten_eps: float = 5e-3  # added to the patch covariance's eigenvalues ("cnn" only; airbench: 5e-4)
+    whiten_bias_epochs: float = 0.0  # train the whitening layer's bias for this many epochs, then freeze it
+    dirac_init: bool = False  # each conv starts by passing its input channels through unchanged
+    lookahead: bool = False  # every 5 steps pull the weights toward their running average (airbench94)
     translate: int = 2  # random translation in pixels (reflect padding)
     flip: str = "alternate"  # "alternate": each image flipped every other epoch; "random"; "none"
     tta: int = 2  # test-time augmentation: 0 none, 1 +flip, 2 +flip +translate
@@ -97,10 +104,15 @@ CONFIGS = {
     # Patience 8: at the top of a 20-epoch schedule validation can stall for a few epochs while
     # the LR is still high; the decay that follows is where the accuracy comes.
     "cpu90": Config(widths=(64, 128, 256), epochs=20, lr=0.75, momentum=0.85, weight_decay=1.33e-3, patience=8),
-    # One GPU: the airbench94-sized network (64/256/256), batch 1024, BN biases at 64x LR with
-    # frozen BN scales (as airbench), full TTA.
-    "gpu94": Config(widths=(64, 256, 256), epochs=16, batch_size=1024, lr=1.5, momentum=0.85, weight_decay=1.33e-3,
-                    bias_lr_scale=64, bn_scale_trainable=False),
+    # One GPU: airbench94's network (64/256/256) and every detail of its recipe we know of: batch
+    # 1024, frozen BN scales, BN biases at 64x LR and decayed, LR from 0.2x up to the peak at 23%
+    # and down to 0.07x, whitening bias trained for 3 epochs, identity-initialised convs,
+    # lookahead, logits / 9, all 50,000 images (no validation hold-out). 10 epochs: 90.9% on the
+    # offline JPEG copy (measured on the CPU; README), where airbench reports 94% on the original.
+    "gpu94": Config(widths=(64, 256, 256), epochs=10, batch_size=1024, lr=1.5, momentum=0.85, weight_decay=1.33e-3,
+                    bias_lr_scale=64, bn_scale_trainable=False, decay_biases=True, warmup=0.23, lr_start=0.2,
+                    lr_end=0.07, whiten_eps=5e-4, whiten_bias_epochs=3, dirac_init=True, lookahead=True,
+                    logit_scale=1 / 9, val_size=0),
     # Generated data, tiny network: the whole pipeline in seconds (tests use it).
     # (fp32: at these tiny sizes bf16 kernels cost more to set up than they save.)
     "smoke": Config(widths=(8, 16, 16), epochs=2, batch_size=64, lr=0.2, val_size=100, tta=1, patience=2, amp="off"),
@@ -460,12 +472,21 @@ def create_classifier(config: Config, train_images: torch.Tensor, num_classes: i
     if isinstance(model.network, WhiteningCNN):
         sample = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed))[:5000]]
         with torch.no_grad():
-            model.network.whiten.weight.copy_(patch_whitening_weights(model.normalize(sample)))
+            model.network.whiten.weight.copy_(patch_whitening_weights(model.normalize(sample), config.whiten_eps))
             model.network.whiten.bias.zero_()
+        # A learnt bias shifts where GELU cuts each whitened channel; it settles within a few epochs.
+        model.network.whiten.bias.requires_grad_(config.whiten_bias_epochs > 0)
         if not config.bn_scale_trainable:
             for module in model.modules():
                 if isinstance(module, nn.BatchNorm2d):
                     module.weight.requires_grad_(False)
+    if config.dirac_init:
+        # Identity on the first in_channels filters (the rest stay random): a fresh stack of convs
+        # then passes the whitened image through, and training starts from a signal, not noise.
+        for module in model.network.modules():
+            if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3) and module.out_channels >= module.in_channels:
+                with torch.no_grad():
+                    nn.init.dirac_(module.weight[: module.in_channels])
     return model
 
 
@@ -494,30 +515,70 @@ def train_step(model, images, labels, optimizer, scaler, amp_dtype, label_smooth
 
 
 def make_optimizer(model: nn.Module, config: Config) -> torch.optim.Optimizer:
-    """SGD Nesterov; weight decay only on conv/linear weights. BN scales and biases are not
-    decayed: decaying them only fights the normalisation and costs accuracy."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    """SGD Nesterov with three parameter groups:
+    - conv/linear weights, decayed;
+    - BN scales and biases at bias_lr_scale times the LR, not decayed by default (decay fights
+      the normalisation); with decay_biases, decayed by the same amount per step as the weights;
+    - the whitening layer's bias (when trained), at the base LR and only for whiten_bias_epochs.
+    Each group's "lr_scale" and "epochs" tell the training loop how to set its LR."""
+    whiten = getattr(model.network, "whiten", None) if hasattr(model, "network") else None
+    special = {id(whiten.bias)} if whiten is not None and whiten.bias.requires_grad else set()
+    trainable = [p for p in model.parameters() if p.requires_grad and id(p) not in special]
+    bias_decay = config.weight_decay / config.bias_lr_scale if config.decay_biases else 0.0
     groups = [
-        {"params": decay, "weight_decay": config.weight_decay, "lr_scale": 1.0},
-        {"params": no_decay, "weight_decay": 0.0, "lr_scale": config.bias_lr_scale},
+        {"params": [p for p in trainable if p.ndim > 1], "weight_decay": config.weight_decay, "lr_scale": 1.0},
+        {"params": [p for p in trainable if p.ndim <= 1], "weight_decay": bias_decay, "lr_scale": config.bias_lr_scale},
     ]
+    if special:
+        groups.append({"params": [whiten.bias], "weight_decay": config.weight_decay, "lr_scale": 1.0,
+                       "epochs": config.whiten_bias_epochs})
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=True)
+
+
+def set_learning_rates(optimizer: torch.optim.Optimizer, lr: float, epoch: int):
+    """Each group's LR is lr times its lr_scale, or 0 once the group's training epochs are over."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group["lr_scale"] if epoch < group.get("epochs", math.inf) else 0.0
 
 
 # --------------------------------------------------------------------------- Task C.5 — schedule and early stopping
 
 
-def triangular_lr(step: int, total_steps: int, peak: float, warmup: float) -> float:
-    """Linear warm-up from 0 to peak over the first `warmup` fraction of the steps, then linear
-    decay to 0 at total_steps. Short runs want a high LR for most of the time and a clean
-    annealing at the end; the warm-up keeps the first high-LR steps from blowing up BN statistics."""
-    # BEGIN SOLUTION(taskc_5): Return the learning rate of a linear warm-up then linear decay to 0 at total_steps.
+def triangular_lr(step: int, total_steps: int, peak: float, warmup: float, start: float = 0.0, end: float = 0.0) -> float:
+    """Linear warm-up from start * peak to peak over the first `warmup` fraction of the steps, then
+    linear decay to end * peak at total_steps (and no lower after). Short runs want a high LR for
+    most of the time and a clean annealing at the end; the warm-up keeps the first high-LR steps
+    from blowing up BN statistics."""
+    # BEGIN SOLUTION(taskc_5): Return the learning rate of a linear warm-up from start*peak to peak, then linear decay to end*peak at total_steps.
     fraction = step / max(total_steps, 1)
     if fraction < warmup:
-        return peak * fraction / warmup
-    return peak * max(0.0, (1 - fraction) / (1 - warmup))
+        return peak * (start + (1 - start) * fraction / warmup)
+    return peak * (end + (1 - end) * max(0.0, (1 - fraction) / (1 - warmup)))
     # END SOLUTION
+
+
+class Lookahead:
+    """Every `every` steps, move a slow copy of the weights toward the fast ones and restart the
+    fast ones from it (the "lookahead" of airbench94, an EMA that the model follows).
+
+    The pull is 1 - decay with decay = 0.95**every * progress**3: nothing early on, when the
+    weights must move fast, and a strong average of the last few hundred steps near the end,
+    which cancels the noise of the final high-LR steps. The last call (step == total_steps) leaves
+    the model holding the average. BN running statistics are averaged with the weights."""
+
+    def __init__(self, model: nn.Module, every: int = 5):
+        self.every = every
+        self.average = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int, total_steps: int):
+        if step % self.every and step < total_steps:
+            return
+        decay = 1.0 if step >= total_steps else 0.95**self.every * (step / total_steps) ** 3
+        current = model.state_dict()
+        for name, average in self.average.items():
+            average.lerp_(current[name], 1 - decay)
+            current[name].copy_(average)
 
 
 class EarlyStopping:
@@ -854,6 +915,7 @@ def train(config: Config, args) -> dict:
     train_idx, val_idx = stratified_split(labels, config.val_size, config.seed)
     train_images, train_labels = images[train_idx], labels[train_idx]
     val_images, val_labels = images[val_idx], labels[val_idx]
+    has_val = len(val_idx) > 0
     log(f"data: {len(train_idx)} train / {len(val_idx)} val images, {num_classes} classes; device {device}, "
         f"autocast {amp_dtype}, {world_size} process(es)")
 
@@ -867,6 +929,7 @@ def train(config: Config, args) -> dict:
     memory_format = torch.channels_last if config.channels_last and device.type != "mps" else torch.contiguous_format
     model = model.to(device, memory_format=memory_format)
     optimizer = make_optimizer(model, config)
+    lookahead = Lookahead(model) if config.lookahead else None
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     stopper = EarlyStopping(config.patience)
     steps_per_epoch = len(train_idx) // config.batch_size
@@ -887,6 +950,8 @@ def train(config: Config, args) -> dict:
         scaler.load_state_dict(state["scaler"])
         stopper.load_state_dict(state["early_stopping"])
         start_epoch, step, history = state["epoch"], state["step"], state["history"]
+        if lookahead is not None:
+            lookahead.average = {k: v.to(device) for k, v in state["lookahead"].items()}
         train_seconds = state.get("train_seconds", 0.0)
         log(f"resumed from {resume_from} at epoch {start_epoch} (step {step})")
 
@@ -925,9 +990,8 @@ def train(config: Config, args) -> dict:
         losses = []
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{num_epochs}", disable=not main_process or None, leave=False)
         for batch in bar:
-            lr = triangular_lr(step, total_steps, config.lr, config.warmup)
-            for group in optimizer.param_groups:
-                group["lr"] = lr * group["lr_scale"]
+            lr = triangular_lr(step, total_steps, config.lr, config.warmup, config.lr_start, config.lr_end)
+            set_learning_rates(optimizer, lr, epoch)
             flips = flip_mask(batch, epoch, config.seed, config.flip, generator)
             batch = batch.to(train_images.device)
             x = augment_batch(train_images[batch], flips, config.translate, generator)
@@ -935,18 +999,22 @@ def train(config: Config, args) -> dict:
             loss = train_step(net, x, train_labels[batch].to(device), optimizer, scaler, amp_dtype, config.label_smoothing)
             losses.append(loss)
             step += 1
+            if lookahead is not None:
+                lookahead.update(model, step, total_steps)
             if step % 20 == 0 and main_process:
                 bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.3f}")
         train_loss = all_reduce_sum([torch.stack(losses).mean().item()], device)[0] / world_size
-        val = evaluate_split(model, val_images, val_labels, config, device, amp_dtype)
+        # --val-size 0 trains on every image: no validation, so no early stopping and no best.pt.
+        val = evaluate_split(model, val_images, val_labels, config, device, amp_dtype) if has_val else None
         train_seconds += time.perf_counter() - started
+        val = val or {"loss": math.nan, "accuracy": math.nan}
         record = {"epoch": epoch + 1, "step": step, "lr": lr, "train_loss": train_loss, "val_loss": val["loss"],
                   "val_accuracy": val["accuracy"], "seconds": train_seconds}
         history.append(record)
-        improved = val["accuracy"] > stopper.best
-        stop = stopper.update(val["accuracy"])
-        log(f"epoch {epoch + 1:>3}: train loss {train_loss:.3f}  val loss {val['loss']:.3f}  "
-            f"val acc {val['accuracy']:.4f}  lr {lr:.3f}  {train_seconds:.1f}s")
+        improved = has_val and val["accuracy"] > stopper.best
+        stop = has_val and stopper.update(val["accuracy"])
+        shown = f"val loss {val['loss']:.3f}  val acc {val['accuracy']:.4f}" if has_val else "(no validation images)"
+        log(f"epoch {epoch + 1:>3}: train loss {train_loss:.3f}  {shown}  lr {lr:.3f}  {train_seconds:.1f}s")
         if main_process:
             writer.add_scalar("loss/train", train_loss, step)
             writer.add_scalar("loss/val", val["loss"], step)
@@ -958,6 +1026,8 @@ def train(config: Config, args) -> dict:
                 "train_seconds": train_seconds, "config": dataclasses.asdict(config), "num_classes": num_classes,
                 "class_names": class_names,
             }
+            if lookahead is not None:
+                state["lookahead"] = lookahead.average
             save_checkpoint(state, last_path)
             if improved:
                 save_checkpoint(state, best_path)
@@ -973,17 +1043,18 @@ def train(config: Config, args) -> dict:
                "stopped_early": stopped_early}
     if main_process:
         # Final validation with TTA and the confusion matrix, for TensorBoard and the JSON.
-        logits = predict_logits(model, val_images, tta=config.tta, amp_dtype=amp_dtype)
-        matrix = confusion_matrix(logits.argmax(1), val_labels, num_classes)
-        metrics["val_accuracy"] = (logits.argmax(1) == val_labels).float().mean().item() if len(val_labels) else 0.0
-        metrics["val_tta"] = config.tta
-        writer.add_figure("confusion_matrix/val", confusion_figure(matrix, class_names, "validation"), step)
+        metrics["val_accuracy"], metrics["val_tta"] = None, config.tta
+        if has_val:
+            logits = predict_logits(model, val_images, tta=config.tta, amp_dtype=amp_dtype)
+            matrix = confusion_matrix(logits.argmax(1), val_labels, num_classes)
+            metrics["val_accuracy"] = (logits.argmax(1) == val_labels).float().mean().item()
+            writer.add_figure("confusion_matrix/val", confusion_figure(matrix, class_names, "validation"), step)
+            log(f"val accuracy (tta={config.tta}) {metrics['val_accuracy']:.4f}")
         hparams = {k: (str(v) if isinstance(v, (tuple, list)) else v) for k, v in dataclasses.asdict(config).items()}
-        writer.add_hparams(hparams, {"hparam/val_accuracy": metrics["val_accuracy"]}, run_name=".")
+        writer.add_hparams(hparams, {"hparam/val_accuracy": metrics["val_accuracy"] or math.nan}, run_name=".")
         writer.close()
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        log(f"val accuracy (tta={config.tta}) {metrics['val_accuracy']:.4f}; training took {train_seconds:.1f}s; "
-            f"checkpoints in {out}")
+        log(f"training took {train_seconds:.1f}s; checkpoints in {out}")
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
@@ -1008,6 +1079,9 @@ def evaluate(args) -> dict:
     if args.split in ("train", "val"):
         train_idx, val_idx = stratified_split(labels, config.val_size, config.seed)
         chosen = val_idx if args.split == "val" else train_idx
+        if len(chosen) == 0:
+            raise SystemExit(f"error: {args.checkpoint or args.ensemble[0]} was trained with --val-size 0 (on every "
+                             f"training image), so it has no validation split: evaluate it with --split test")
         images, labels = images[chosen], labels[chosen]
     tta = config.tta if args.tta is None else args.tta
     device = pick_device(args.device)

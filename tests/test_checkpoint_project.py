@@ -198,6 +198,54 @@ def test_triangular_schedule(lab):
     got = [lab.triangular_lr(step, 100, peak=2.0, warmup=0.2) for step in (0, 10, 20, 60, 100)]
     expected = [0.0, 1.0, 2.0, 1.0, 0.0]
     assert all(abs(g - e) < 1e-9 for g, e in zip(got, expected)), f"at steps 0, 10, 20, 60, 100 expected {expected}, got {got}"
+    got = [lab.triangular_lr(step, 100, peak=2.0, warmup=0.2, start=0.5, end=0.1) for step in (0, 10, 20, 60, 100, 120)]
+    expected = [1.0, 1.5, 2.0, 1.1, 0.2, 0.2]
+    assert all(abs(g - e) < 1e-9 for g, e in zip(got, expected)), (
+        f"with start=0.5, end=0.1 at steps 0, 10, 20, 60, 100, 120 expected {expected}, got {got}")
+
+
+@pytest.mark.taskc_5
+def test_lookahead_pulls_toward_the_average_late_and_ends_on_it(lab):
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    lookahead = lab.Lookahead(model, every=5)
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+        lookahead.update(model, step=3, total_steps=10)  # not a multiple of 5: nothing happens
+        assert torch.equal(model[0].weight, start["0.weight"] + 1), "between every-th steps the model is left alone"
+        lookahead.update(model, step=5, total_steps=10)
+        decay = 0.95**5 * 0.5**3
+        expected = start["0.weight"] + (1 - decay)  # the average moved 1 - decay of the way, and the model with it
+        assert torch.allclose(model[0].weight, expected), "at step 5 of 10 the model restarts from the pulled average"
+        model[0].weight.add_(5.0)
+        lookahead.update(model, step=10, total_steps=10)
+        assert torch.allclose(model[0].weight, expected), "the last update leaves the model on the average"
+    assert model[1].num_batches_tracked.dtype == torch.int64, "integer buffers are left alone"
+
+
+@pytest.mark.taskc_4
+def test_optimizer_groups_for_the_airbench_options(lab):
+    images, _ = lab.make_synthetic_dataset(20, seed=0)
+    config = tiny_config(lab, weight_decay=1e-3, bias_lr_scale=4.0, decay_biases=True, whiten_bias_epochs=2)
+    model = lab.create_classifier(config, images, num_classes=10)
+    optimizer = lab.make_optimizer(model, config)
+    weights, biases, whiten = optimizer.param_groups
+    assert whiten["params"] == [model.network.whiten.bias] and whiten["epochs"] == 2, "a group of its own for the whitening bias"
+    assert biases["weight_decay"] * biases["lr_scale"] == pytest.approx(weights["weight_decay"]), "same decay per step"
+    lab.set_learning_rates(optimizer, 0.5, epoch=1)
+    rates = [g["lr"] for g in optimizer.param_groups]
+    assert rates == [0.5, 2.0, 0.5], f"LR times each group's lr_scale: expected [0.5, 2.0, 0.5], got {rates}"
+    lab.set_learning_rates(optimizer, 0.5, epoch=2)
+    assert whiten["lr"] == 0.0, "the whitening bias stops training after whiten_bias_epochs"
+
+
+@pytest.mark.taskc_3
+def test_dirac_init_passes_the_input_channels_through(lab):
+    images, _ = lab.make_synthetic_dataset(20, seed=0)
+    model = lab.create_classifier(tiny_config(lab, dirac_init=True), images, num_classes=10)
+    conv = model.network.stage1[1][0]  # 8 -> 8 channels, 3x3
+    x = torch.randn(2, conv.in_channels, 6, 6)
+    assert torch.allclose(conv(x)[:, : conv.in_channels], x, atol=1e-6), "the first in_channels filters are the identity"
 
 
 @pytest.mark.taskc_5
@@ -389,6 +437,18 @@ def test_smoke_run_end_to_end(lab, run_lab_script, tmp_path):
 
 
 @pytest.mark.taskc_12
+def test_training_on_every_image_with_lookahead_resumes(lab, tmp_path):
+    out = tmp_path / "all"
+    smoke_train(lab, out, "--val-size", 0, "--lookahead", "--epochs", 1)
+    metrics = smoke_train(lab, out, "--val-size", 0, "--lookahead", "--epochs", 2, "--resume")
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2], f"resume should continue at epoch 2: {metrics['history']}"
+    assert metrics["val_accuracy"] is None and not (out / "best.pt").exists(), "no validation images: no val accuracy, no best.pt"
+    assert "lookahead" in torch.load(out / "last.pt", weights_only=True), "the lookahead average is saved for --resume"
+    with pytest.raises(SystemExit, match="--split test"):
+        lab.main(["evaluate", "--smoke", "--checkpoint", str(out / "last.pt"), "--split", "val", "--out", str(tmp_path / "e")])
+
+
+@pytest.mark.taskc_12
 def test_ensemble_predict_and_export_commands(lab, tmp_path, capsys):
     from PIL import Image
 
@@ -450,7 +510,7 @@ def test_fast_config_reaches_85_percent(run_lab_script, cifar10_dir, tmp_path):
 @pytest.mark.slow
 @pytest.mark.gpu
 def test_gpu_config_reaches_90_percent(run_lab_script, cifar10_dir, tmp_path):
-    # The course goal is 94%; this recipe measured 90.8% on an H100 with the offline (JPEG) copy
-    # (see the README's measured numbers), so the test guards what is reached, not the goal.
+    # The course goal is 94%; on the offline (JPEG) copy this recipe measured 90.9% (on the CPU;
+    # see the README's measured numbers), so the test guards what is reached, not the goal.
     metrics = train_and_evaluate(run_lab_script, cifar10_dir, tmp_path, "gpu94", timeout=600)
     assert metrics["accuracy"] >= 0.90, f"the gpu94 config should reach 90% test accuracy; got {metrics['accuracy']:.4f}"
