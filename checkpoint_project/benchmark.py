@@ -6,7 +6,9 @@
 Each argument is a config name followed by optional overrides of train's options. Every run is
 `solution.py train` then `solution.py evaluate --split test` in fresh processes, exactly the
 commands the README lists; the table reads their metrics JSON files. Results also go to
-OUT/benchmark.json. Timing is training wall time (including per-epoch validation), not decoding.
+OUT/benchmark.json. Timing is training wall time (including per-epoch validation), not decoding
+and not the untimed warm-up (cuDNN autotuning on CUDA, compilation with --compile), which has
+a column of its own.
 """
 
 from __future__ import annotations
@@ -52,19 +54,20 @@ def main() -> int:
         tested = json.loads((out / "eval" / "metrics.json").read_text())
         results.append({
             "run": spec, "test_accuracy": tested["accuracy"], "tta": tested["tta"],
-            "train_seconds": trained["train_seconds"], "epochs": trained["history"][-1]["epoch"],
+            "train_seconds": trained["train_seconds"], "warmup_seconds": trained.get("warmup_seconds", 0.0), "epochs": trained["history"][-1]["epoch"],
             "device": trained["device"], "wall_seconds": time.perf_counter() - started,
             "load_average": os.getloadavg()[0],
         })
         print(json.dumps(results[-1]), flush=True)
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "benchmark.json").write_text(json.dumps(results, indent=2))  # after every run
-    print(f"\n{'run':44}{'test acc':>9}{'train s':>9}{'epochs':>7}  device")
+    print(f"\n{'run':44}{'test acc':>9}{'train s':>9}{'warm-up s':>10}{'epochs':>7}  device")
     for r in results:
         if "error" in r:
             print(f"{r['run']:44}  failed: {r['error']}")
         else:
-            print(f"{r['run']:44}{r['test_accuracy']:>9.4f}{r['train_seconds']:>9.1f}{r['epochs']:>7}  {r['device']}")
+            print(f"{r['run']:44}{r['test_accuracy']:>9.4f}{r['train_seconds']:>9.1f}{r['warmup_seconds']:>10.1f}"
+                  f"{r['epochs']:>7}  {r['device']}")
     return 0 if all("error" not in r for r in results) else 1
 
 

@@ -896,6 +896,26 @@ def evaluate_split(model, images, labels, config, device, amp_dtype, tta=0) -> d
     return {"loss": loss_sum / max(count, 1), "accuracy": correct / max(count, 1)}
 
 
+def warm_up(net: nn.Module, model: nn.Module, batch_shape: tuple, memory_format, amp_dtype) -> float:
+    """A few untimed forward/backward passes at the training batch shape, so that one-off work
+    (cuDNN trying its algorithms for every conv, torch.compile compiling) is done before the clock
+    starts, the way airbench times its runs. Returns the seconds it took. Weights, BN statistics
+    and gradients are put back as they were: the run itself is unchanged."""
+    device = next(model.parameters()).device
+    saved = {name: value.clone() for name, value in model.state_dict().items()}
+    started = time.perf_counter()
+    x = torch.zeros(batch_shape, device=device).contiguous(memory_format=memory_format)
+    model.train()
+    for _ in range(3):
+        with torch.amp.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            net(x).float().sum().backward()
+    model.zero_grad(set_to_none=True)
+    model.load_state_dict(saved)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - started
+
+
 def train(config: Config, args) -> dict:
     """The whole training run; returns the metrics dict also written to OUT/metrics.json."""
     device = pick_device(args.device)
@@ -961,6 +981,12 @@ def train(config: Config, args) -> dict:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if config.compile:
         net = torch.compile(net)
+    warmup_seconds = 0.0
+    if (device.type == "cuda" or config.compile) and step < total_steps:
+        rank_batch = (len(train_idx[: config.batch_size]) + world_size - 1 - rank) // world_size  # this rank's share
+        warmup_seconds = warm_up(net, model, (rank_batch, *train_images.shape[1:]), memory_format, amp_dtype)
+        work = " and ".join(w for w, on in (("cuDNN autotuning", device.type == "cuda"), ("compilation", config.compile)) if on)
+        log(f"warm-up ({work}): {warmup_seconds:.1f}s, not counted as training time")
 
     writer = None
     if main_process:
@@ -1039,8 +1065,8 @@ def train(config: Config, args) -> dict:
             break
 
     metrics = {"config": dataclasses.asdict(config), "history": history, "train_seconds": train_seconds,
-               "steps": step, "world_size": world_size, "device": str(device), "autocast": str(amp_dtype),
-               "stopped_early": stopped_early}
+               "warmup_seconds": warmup_seconds, "steps": step, "world_size": world_size, "device": str(device),
+               "autocast": str(amp_dtype), "stopped_early": stopped_early}
     if main_process:
         # Final validation with TTA and the confusion matrix, for TensorBoard and the JSON.
         metrics["val_accuracy"], metrics["val_tta"] = None, config.tta

@@ -436,6 +436,19 @@ def test_smoke_run_end_to_end(lab, run_lab_script, tmp_path):
     assert len(written["per_class"]) == 10
 
 
+@pytest.mark.taskc_4
+def test_warm_up_leaves_the_model_as_it_was(lab):
+    images, _ = lab.make_synthetic_dataset(20, seed=0)
+    model = lab.create_classifier(tiny_config(lab), images, num_classes=10).to(memory_format=torch.channels_last)
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    seconds = lab.warm_up(model, model, (4, 3, 32, 32), torch.channels_last, None)
+    assert seconds >= 0
+    after = model.state_dict()
+    changed = [name for name in before if not torch.equal(before[name], after[name])]
+    assert not changed, f"warm-up must put weights and BN statistics back; changed: {changed}"
+    assert all(p.grad is None for p in model.parameters()), "warm-up must leave no gradients behind"
+
+
 @pytest.mark.taskc_12
 def test_training_on_every_image_with_lookahead_resumes(lab, tmp_path):
     out = tmp_path / "all"
