@@ -855,8 +855,10 @@ def train(config: Config, args) -> dict:
         scaler.load_state_dict(state["scaler"])
         stopper.load_state_dict(state["early_stopping"])
         start_epoch, step, history = state["epoch"], state["step"], state["history"]
-        if lookahead is not None:
+        if lookahead is not None and "lookahead" in state:
             lookahead.average = {k: v.to(device) for k, v in state["lookahead"].items()}
+        elif lookahead is not None:  # a checkpoint trained without lookahead: start the average here
+            lookahead = Lookahead(model)
         train_seconds = state.get("train_seconds", 0.0)
         log(f"resumed from {resume_from} at epoch {start_epoch} (step {step})")
 
