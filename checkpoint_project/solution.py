@@ -66,7 +66,7 @@ class Config:
     batch_size: int = 512
     lr: float = 0.4  # peak learning rate (mean loss, SGD Nesterov)
     momentum: float = 0.9
-    weight_decay: float = 5e-4  # on conv/linear weights only; BN and biases are not decayed
+    weight_decay: float = 5e-4  # on conv/linear weights (BN biases too only with decay_biases)
     bias_lr_scale: float = 1.0  # BN biases learn this many times faster (airbench uses 64)
     decay_biases: bool = False  # also decay BN biases (by the weights' per-step amount, whatever their LR)
     bn_scale_trainable: bool = True  # False: BN scales frozen at 1 ("cnn" only: BN + GELU needs no scale)
@@ -522,7 +522,7 @@ def make_optimizer(model: nn.Module, config: Config) -> torch.optim.Optimizer:
       the normalisation); with decay_biases, decayed by the same amount per step as the weights;
     - the whitening layer's bias (when trained), at the base LR and only for whiten_bias_epochs.
     Each group's "lr_scale" and "epochs" tell the training loop how to set its LR."""
-    whiten = getattr(model.network, "whiten", None) if hasattr(model, "network") else None
+    whiten = getattr(getattr(model, "network", None), "whiten", None)
     special = {id(whiten.bias)} if whiten is not None and whiten.bias.requires_grad else set()
     trainable = [p for p in model.parameters() if p.requires_grad and id(p) not in special]
     bias_decay = config.weight_decay / config.bias_lr_scale if config.decay_biases else 0.0
@@ -950,7 +950,6 @@ def train(config: Config, args) -> dict:
     memory_format = torch.channels_last if config.channels_last and device.type != "mps" else torch.contiguous_format
     model = model.to(device, memory_format=memory_format)
     optimizer = make_optimizer(model, config)
-    lookahead = Lookahead(model) if config.lookahead else None
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     stopper = EarlyStopping(config.patience)
     steps_per_epoch = len(train_idx) // config.batch_size
@@ -971,12 +970,11 @@ def train(config: Config, args) -> dict:
         scaler.load_state_dict(state["scaler"])
         stopper.load_state_dict(state["early_stopping"])
         start_epoch, step, history = state["epoch"], state["step"], state["history"]
-        if lookahead is not None and "lookahead" in state:
-            lookahead.average = {k: v.to(device) for k, v in state["lookahead"].items()}
-        elif lookahead is not None:  # a checkpoint trained without lookahead: start the average here
-            lookahead = Lookahead(model)
         train_seconds = state.get("train_seconds", 0.0)
         log(f"resumed from {resume_from} at epoch {start_epoch} (step {step})")
+    lookahead = Lookahead(model) if config.lookahead else None  # the average starts from the (resumed) weights...
+    if lookahead is not None and args.resume and "lookahead" in state:  # ...or is the one saved with them
+        lookahead.average = {k: v.to(device) for k, v in state["lookahead"].items()}
 
     # The module the optimiser updates is shared by DDP's wrapper, torch.compile's wrapper and us.
     net = model
@@ -986,7 +984,7 @@ def train(config: Config, args) -> dict:
         net = torch.compile(net)
     warmup_seconds = 0.0
     if (device.type == "cuda" or config.compile) and step < total_steps:
-        rank_batch = (len(train_idx[: config.batch_size]) + world_size - 1 - rank) // world_size  # this rank's share
+        rank_batch = len(range(config.batch_size)[rank::world_size])  # this rank's share, as shard_batches cuts it
         warmup_seconds = warm_up(net, model, (rank_batch, *train_images.shape[1:]), memory_format, amp_dtype)
         work = " and ".join(w for w, on in (("cuDNN autotuning", device.type == "cuda"), ("compilation", config.compile)) if on)
         log(f"warm-up ({work}): {warmup_seconds:.1f}s, not counted as training time")
@@ -1034,9 +1032,10 @@ def train(config: Config, args) -> dict:
                 bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.3f}")
         train_loss = all_reduce_sum([torch.stack(losses).mean().item()], device)[0] / world_size
         # --val-size 0 trains on every image: no validation, so no early stopping and no best.pt.
-        val = evaluate_split(model, val_images, val_labels, config, device, amp_dtype) if has_val else None
+        val = {"loss": math.nan, "accuracy": math.nan}
+        if has_val:
+            val = evaluate_split(model, val_images, val_labels, config, device, amp_dtype)
         train_seconds += time.perf_counter() - started
-        val = val or {"loss": math.nan, "accuracy": math.nan}
         record = {"epoch": epoch + 1, "step": step, "lr": lr, "train_loss": train_loss, "val_loss": val["loss"],
                   "val_accuracy": val["accuracy"], "seconds": train_seconds}
         history.append(record)
