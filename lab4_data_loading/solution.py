@@ -281,13 +281,20 @@ def eval_transforms(mean: Sequence[float], std: Sequence[float]) -> v2.Compose:
 # ---------------------------------------------------------------------------
 
 
-def random_crop_flip(images: torch.Tensor, padding: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_crop_flip(
+    images: torch.Tensor,
+    padding: int,
+    generator: torch.Generator | None = None,
+    flip: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Random crop after zero-padding, plus a random horizontal flip, for a whole batch.
 
     images: (N, C, H, W) tensor of any dtype on any device -> same shape, dtype and device.
     Each image gets its own offset (dy, dx) in [0, 2 * padding] and its own coin flip,
     drawn from `generator` (a torch.Generator on the CPU or on images.device) so that a
-    seeded generator gives the same batch every time. One gather does the whole batch:
+    seeded generator gives the same batch every time. flip: an optional (N,) bool tensor
+    that says which images to mirror instead of the coin flips (the checkpoint project
+    alternates flips between epochs). One gather does the whole batch:
     no Python loop over images, so it runs at memory speed on a CPU or a GPU.
     """
     # Hint: padded = F.pad(images, (padding,) * 4) is (N, C, H2, W2). Draw dy, dx with
@@ -303,7 +310,8 @@ def random_crop_flip(images: torch.Tensor, padding: int, generator: torch.Genera
     gen_device = generator.device if generator is not None else device
     dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=gen_device).to(device)
     dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=gen_device).to(device)
-    flip = (torch.rand(n, generator=generator, device=gen_device) < 0.5).to(device)
+    coins = torch.rand(n, generator=generator, device=gen_device) < 0.5
+    flip = (coins if flip is None else flip).to(device)
     padded = F.pad(images, (padding, padding, padding, padding)) if padding else images
     padded_w = w + 2 * padding
     rows = dy[:, None] + torch.arange(h, device=device)  # (N, H)

@@ -67,6 +67,41 @@ class DistConfig:
 # ---------------------------------------------------------------------------
 
 
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 math (AVX512-BF16 or AMX); without it bf16 is emulated and slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+
+
+def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
+    """The autocast dtype for `device` and an --amp setting, or None for full fp32.
+
+    "auto": bf16 on a CUDA GPU that supports it (fp16 on older ones, which then need a
+    GradScaler), bf16 on a CPU with native bf16 units, fp32 elsewhere (MPS, older CPUs).
+    "bf16" and "fp16" force that dtype; "off" is fp32. Labs 6 and the checkpoint project
+    use this one helper.
+    """
+    if amp not in AMP_CHOICES:
+        raise ValueError(f"amp must be one of {', '.join(AMP_CHOICES)}, got {amp!r}")
+    if amp == "off":
+        return None
+    if amp == "fp16":
+        return torch.float16
+    if amp == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_supports_bf16():
+        return torch.bfloat16
+    return None
+
+
 def mps_available() -> bool:
     """Apple-silicon GPU (Metal Performance Shaders) available?"""
     return hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
