@@ -1,15 +1,15 @@
-# Starter file: written by tools/make_starters.py from solution.py.
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 a74fa482b1dbae12).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: a complete CIFAR-10 image-classification pipeline in one file.
 
 One command-line tool that trains, evaluates, predicts and exports:
 
-    python checkpoint_project/solution.py train    --data-dir DIR --out runs/fast        # default config "fast"
-    python checkpoint_project/solution.py evaluate --data-dir DIR --checkpoint runs/fast/best.pt --split test --out runs/fast/eval
-    python checkpoint_project/solution.py predict  --checkpoint runs/fast/best.pt some.jpg other.png
-    python checkpoint_project/solution.py export   --checkpoint runs/fast/best.pt --out runs/fast/model.onnx
-    python checkpoint_project/solution.py train --smoke --out runs/smoke                   # generated data, seconds
-    torchrun --nproc_per_node 2 checkpoint_project/solution.py train --smoke --out runs/ddp   # DDP (gloo on CPU)
+    python checkpoint_project/starter.py train    --data-dir DIR --out runs/fast        # default config "fast"
+    python checkpoint_project/starter.py evaluate --data-dir DIR --checkpoint runs/fast/best.pt --split test --out runs/fast/eval
+    python checkpoint_project/starter.py predict  --checkpoint runs/fast/best.pt some.jpg other.png
+    python checkpoint_project/starter.py export   --checkpoint runs/fast/best.pt --out runs/fast/model.onnx
+    python checkpoint_project/starter.py train --smoke --out runs/smoke                   # generated data, seconds
+    torchrun --nproc_per_node 2 checkpoint_project/starter.py train --smoke --out runs/ddp   # DDP (gloo on CPU)
 
 How fast: the "fast" config (a 6-conv network with a frozen patch-whitening first layer,
 bf16 autocast, channels_last) is built to pass 85% on the CIFAR-10 test split in about three

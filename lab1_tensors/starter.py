@@ -1,6 +1,6 @@
-# Starter file: written by tools/make_starters.py from solution.py.
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 e74443e1c1b01789).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
-"""Lab 1 — Tensors & Autograd (reference solution).
+"""Lab 1 — Tensors & Autograd (starter: your work goes here).
 
 What this lab teaches: how tensors broadcast and index, how autograd records a graph of
 operations and walks it backwards, how to check a gradient numerically, how to write your
@@ -17,8 +17,8 @@ Tasks, in the README's order:
     task1_7  graph_edges / to_dot    the computational graph behind .backward()
     task1_8  fit_linear_regression   gradient descent by hand (the deliverable)
 
-Run the demo:   python lab1_tensors/solution.py   (prints the fit, writes lab1_tensors/outputs/lab1_loss.png)
-Grade yourself: pytest -m lab1                    (your starter.py; --impl solution for this file)
+Run the demo:   python lab1_tensors/starter.py   (prints the fit, writes lab1_tensors/outputs/lab1_loss.png)
+Grade yourself: pytest -m lab1                    (this file; --impl solution grades solution.py)
 """
 
 from __future__ import annotations

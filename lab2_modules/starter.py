@@ -1,6 +1,6 @@
-# Starter file: written by tools/make_starters.py from solution.py.
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 4764834923153111).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
-"""Lab 2 — Custom nn.Module (reference solution).
+"""Lab 2 — Custom nn.Module (starter: your work goes here).
 
 What this lab teaches: what an `nn.Module` really is — a container that registers
 parameters, buffers and submodules so that `parameters()`, `state_dict()`, `.to()`,
@@ -17,8 +17,8 @@ Tasks, in the README's order:
     task2_5  count_parameters     what "model size" means, frozen and shared weights included
     task2_6  MLP                  module composition with argument checking (the deliverable)
 
-Run the demo:   python lab2_modules/solution.py   (prints the model, writes lab2_modules/outputs/lab2_mlp.png)
-Grade yourself: pytest -m lab2                    (your starter.py; --impl solution for this file)
+Run the demo:   python lab2_modules/starter.py   (prints the model, writes lab2_modules/outputs/lab2_mlp.png)
+Grade yourself: pytest -m lab2                    (this file; --impl solution grades solution.py)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-# Starter file: written by tools/make_starters.py from solution.py.
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 e7ddff108e21a383).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
-"""Lab 3 — Training Loop from Scratch (reference solution).
+"""Lab 3 — Training Loop from Scratch (starter: your work goes here).
 
 What this lab teaches: every piece that `trainer.fit()` hides. One epoch of training with
 gradient accumulation, clipping and a per-step learning-rate schedule; evaluation that
@@ -18,9 +18,9 @@ Tasks, in the README's order:
     task3_6  save_checkpoint / load_checkpoint    atomic writes, weights_only loads, clear errors
     task3_7  fit                                  validation, early stopping, best.pt/last.pt, resume
 
-Run the demo:   python lab3_training_loop/solution.py   (trains, stops early, resumes; writes
+Run the demo:   python lab3_training_loop/starter.py   (trains, stops early, resumes; writes
                 lab3_training_loop/outputs/lab3_curves.png and outputs/run/{best,last}.pt)
-Grade yourself: pytest -m lab3                          (your starter.py; --impl solution for this file)
+Grade yourself: pytest -m lab3                          (this file; --impl solution grades solution.py)
 """
 
 from __future__ import annotations

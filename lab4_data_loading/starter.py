@@ -1,6 +1,6 @@
-# Starter file: written by tools/make_starters.py from solution.py.
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 9e907c1ad0e0a775).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
-"""Lab 4 — Data Loading Pipeline (reference solution).
+"""Lab 4 — Data Loading Pipeline (starter: your work goes here).
 
 What this lab teaches: how `Dataset` and `DataLoader` fit together, how to write your own
 image dataset (with errors a person can act on), why decoding once and caching beats
@@ -20,11 +20,11 @@ Tasks, in the README's order:
     task4_7  class_weights / balanced_sampler      two answers to class imbalance
     task4_8  build_pipeline                the deliverable: folder -> train/val loaders
 
-Run the demo:   python lab4_data_loading/solution.py [--data-dir /path/to/cifar/train]
+Run the demo:   python lab4_data_loading/starter.py [--data-dir /path/to/cifar/train]
                 (without CIFAR10_DIR or --data-dir it generates a small image folder;
                 writes lab4_data_loading/outputs/lab4_augmentations.png)
 Benchmark:      python lab4_data_loading/benchmark.py --data-dir /path/to/cifar/train
-Grade yourself: pytest -m lab4                    (your starter.py; --impl solution for this file)
+Grade yourself: pytest -m lab4                    (this file; --impl solution grades solution.py)
 """
 
 from __future__ import annotations

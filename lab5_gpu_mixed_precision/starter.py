@@ -1,6 +1,6 @@
-# Starter file: written by tools/make_starters.py from solution.py.
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 d679ebae3a1fe0e1).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
-"""Lab 5 — GPU Acceleration & Mixed Precision (reference solution).
+"""Lab 5 — GPU Acceleration & Mixed Precision (starter: your work goes here).
 
 What this lab teaches: picking a device and moving nested batches to it, mixed precision
 with `torch.amp.autocast` (bf16, and fp16 with `torch.amp.GradScaler`), why gradient
@@ -19,12 +19,12 @@ Tasks, in the README's order:
     task5_7  fsdp_train                    FSDP2: fully_shard under torchrun
     task5_8  DeviceBatches.__iter__        data kept on the device, batched augmentation
 
-Run the demo:   python lab5_gpu_mixed_precision/solution.py
+Run the demo:   python lab5_gpu_mixed_precision/starter.py
                 (writes lab5_gpu_mixed_precision/outputs/lab5_gradient_scaling.png)
-Distributed:    torchrun --standalone --nproc_per_node 2 lab5_gpu_mixed_precision/solution.py ddp --out ddp.pt
-                torchrun --standalone --nproc_per_node 2 lab5_gpu_mixed_precision/solution.py fsdp --out fsdp.pt
+Distributed:    torchrun --standalone --nproc_per_node 2 lab5_gpu_mixed_precision/starter.py ddp --out ddp.pt
+                torchrun --standalone --nproc_per_node 2 lab5_gpu_mixed_precision/starter.py fsdp --out fsdp.pt
 Benchmark:      python lab5_gpu_mixed_precision/benchmark.py [--data-dir /path/to/cifar10/train]
-Grade yourself: pytest -m lab5                    (your starter.py; --impl solution for this file)
+Grade yourself: pytest -m lab5                    (this file; --impl solution grades solution.py)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-# Starter file: written by tools/make_starters.py from solution.py.
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 6c95bde889140544).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
-"""Lab 6 — CNN Image Classifier (reference solution).
+"""Lab 6 — CNN Image Classifier (starter: your work goes here).
 
 What this lab teaches: how convolutions and pooling change a feature map's shape, why
 batch normalisation and dropout help, how a residual block stays trainable (and starts as
@@ -24,11 +24,11 @@ Tasks, in the README's order:
     task6_12  prepare_transfer         scratch vs frozen backbone vs fine-tuning on few labels
 
 Run the demo:
-    python lab6_cnn_classifier/solution.py --data-dir /path/to/cifar10      # train + evaluate + confusion PNG
-    python lab6_cnn_classifier/solution.py transfer --data-dir /path/to/cifar10
-    python lab6_cnn_classifier/solution.py benchmark    # images/s: fp32 vs bf16, channels_last or not
+    python lab6_cnn_classifier/starter.py --data-dir /path/to/cifar10      # train + evaluate + confusion PNG
+    python lab6_cnn_classifier/starter.py transfer --data-dir /path/to/cifar10
+    python lab6_cnn_classifier/starter.py benchmark    # images/s: fp32 vs bf16, channels_last or not
 Without --data-dir it downloads CIFAR-10 with torchvision into ./data.
-Grade yourself: pytest -m lab6   (your starter.py; --impl solution for this file; --runslow for real training)
+Grade yourself: pytest -m lab6   (this file; --impl solution grades solution.py; --runslow for real training)
 """
 
 from __future__ import annotations
