@@ -88,8 +88,9 @@ def load_seen(root: Path) -> dict[str, int]:
         return {}
 
 
-def show(task: str, level: int | None = None, root: Path = ROOT, out=sys.stdout) -> int:
+def show(task: str, level: int | None = None, root: Path = ROOT, out=None, remember: bool = True) -> int:
     """Print one hint level for `task`; returns an exit code (0 shown, 4 usage problem)."""
+    out = sys.stdout if out is None else out
     folders = task_folders(root)
     if task not in folders:
         prefix = re.match(r"^task(\w+?)_", task)
@@ -128,6 +129,8 @@ def show(task: str, level: int | None = None, root: Path = ROOT, out=sys.stdout)
     else:
         print(f"\n(That was the last level. Read {readme} again, or compare your code with the lesson's examples.)", file=out)
     seen[task] = max(seen.get(task, 0), level)
+    if not remember:
+        return 0
     try:
         (root / SEEN_FILE).write_text(json.dumps(seen, indent=1, sort_keys=True) + "\n")
     except OSError:

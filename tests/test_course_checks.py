@@ -1,0 +1,139 @@
+"""Course-wide checks on the exercises (instructor checks: --impl solution and CI only).
+
+The rules are defined and explained in tools/exercises.py: hints at levels 1-3 for every task
+(and `pytest --hint` works for each), no hint or TODO text that copies a statement of its
+solution (8 consecutive tokens), solution bodies of 3-25 code lines unless justified with
+`# size: <reason>`. `python tools/exercises.py` prints the full report."""
+
+import io
+from pathlib import Path
+
+import pytest
+
+from tools import exercises, hints
+
+pytestmark = pytest.mark.instructor
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted(ROOT.glob("*/solution.py"))
+LAB_IDS = [path.parent.name for path in SOLUTIONS]
+
+
+# --------------------------------------------------------------------------- the course's content
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=LAB_IDS)
+def test_every_task_has_hint_levels_1_to_3_and_the_hint_command_shows_them(solution):
+    tasks = sorted({block.task for block in exercises.blocks(solution)}, key=hints.task_key)
+    problems = [p for p in exercises.hint_problems(ROOT) if p.split(":")[0] in tasks]
+    assert not problems, "hints missing:\n  " + "\n  ".join(problems)
+    for task in tasks:
+        for level in hints.LEVELS:
+            out = io.StringIO()
+            assert hints.show(task, level, ROOT, out=out, remember=False) == 0, out.getvalue()
+            assert f"level {level} of 3" in out.getvalue()
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=LAB_IDS)
+def test_no_hint_or_todo_text_copies_its_solution(solution):
+    problems = [p for p in map(exercises.copy_problem, exercises.blocks(solution)) if p]
+    assert not problems, (
+        f"hint comments / TODO texts that copy a solution statement ({exercises.COPY_TOKENS}+ consecutive tokens; "
+        "state the goal, move the steps to hints.md):\n  " + "\n  ".join(problems)
+    )
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=LAB_IDS)
+def test_solution_bodies_are_3_to_25_lines_or_justified(solution):
+    problems = [p for p in map(exercises.size_problem, exercises.blocks(solution)) if p]
+    assert not problems, "solution bodies outside the size range:\n  " + "\n  ".join(problems)
+
+
+# --------------------------------------------------------------------------- the rules, on small fixtures
+
+
+FAKE_SOLUTION = '''"""Lab 9."""
+
+def f(x):
+    # Broadcast the second tensor against the first.
+    # BEGIN SOLUTION(task9_1): Return the pairwise differences.
+    diff = x[:, None, :] - x[None, :, :]
+    total = diff.sum(-1)
+    return total
+    # END SOLUTION
+
+def g(x):
+    # Hint: diff = x[:, None, :] - x[None, :, :] does it.
+    # BEGIN SOLUTION(task9_2): Return the differences.
+    diff = x[:, None, :] - x[None, :, :]
+    return diff
+    # END SOLUTION
+
+def h(model):
+    # BEGIN SOLUTION(task9_3): Then call optimizer.zero_grad(set_to_none=True) and step.
+    # size: two calls, but the lesson is their order
+    optimizer.zero_grad(set_to_none=True)
+    optimizer.step()
+    # END SOLUTION
+'''
+
+
+@pytest.fixture
+def fake_lab(tmp_path):
+    folder = tmp_path / "lab9_fake"
+    folder.mkdir()
+    (folder / "solution.py").write_text(FAKE_SOLUTION)
+    return tmp_path, folder
+
+
+def test_blocks_record_hint_todo_body_and_size(fake_lab):
+    _, folder = fake_lab
+    found = exercises.blocks(folder / "solution.py")
+    assert [b.task for b in found] == ["task9_1", "task9_2", "task9_3"]
+    assert found[0].hint == ["Broadcast the second tensor against the first."]
+    assert found[0].code_lines == 3 and found[1].code_lines == 2 and found[2].code_lines == 2
+    assert found[2].size_reason == "two calls, but the lesson is their order"
+
+
+def test_size_rule(fake_lab):
+    _, folder = fake_lab
+    first, second, third = exercises.blocks(folder / "solution.py")
+    assert exercises.size_problem(first) is None
+    assert "2 code lines, fewer than 3-25" in exercises.size_problem(second)
+    assert exercises.size_problem(third) is None, "a '# size:' justification accepts an outlier"
+    out = io.StringIO()
+    assert exercises.print_sizes([first, second, third], out=out) == 1
+    assert "distribution" in out.getvalue()
+
+
+def test_copy_rule(fake_lab):
+    _, folder = fake_lab
+    first, second, third = exercises.blocks(folder / "solution.py")
+    assert exercises.copy_problem(first) is None, "a nudge in words is fine"
+    assert "hint comment copies" in exercises.copy_problem(second)
+    assert "TODO text copies" in exercises.copy_problem(third)
+    assert exercises.copied_statement("use torch.where", ["out = torch.where(mask, a, b)"]) is None
+    assert exercises.copied_statement("out = torch.where(mask, a, b)", ["out = torch . where( mask,a , b )"])
+
+
+def test_hints_file_format_and_levels(fake_lab):
+    root, folder = fake_lab
+    (folder / "hints.md").write_text(
+        "# Lab 9 — hints\n"
+        "## task9_1 — Differences\n### Level 1 — nudge\nBroadcasting.\n### Level 2 — approach\nAdd axes.\n"
+        "### Level 3 — near-code\nx[:, None] - x[None]\n"
+        "## task9_2 — Again\n### Level 1 — nudge\nSame idea.\n"
+    )
+    parsed = hints.parse_hints((folder / "hints.md").read_text())
+    assert parsed["task9_1"]["levels"][3] == ("near-code", "x[:, None] - x[None]")
+    problems = exercises.hint_problems(root)
+    assert problems == ["task9_2: lab9_fake/hints.md has no level 2, 3", "task9_3: lab9_fake/hints.md has no level 1, 2, 3"]
+    out = io.StringIO()
+    assert hints.show("task9_1", None, root, out=out) == 0 and "level 1 of 3 (nudge)" in out.getvalue()
+    out = io.StringIO()
+    assert hints.show("task9_1", None, root, out=out) == 0 and "level 2 of 3 (approach)" in out.getvalue()
+    assert (root / hints.SEEN_FILE).exists()
+    out = io.StringIO()
+    assert hints.show("task7_1", None, root, out=out) == 4 and "no task called 'task7_1'" in out.getvalue()
+    with pytest.raises(hints.HintsError, match="level 1 twice"):
+        hints.parse_hints("## task9_1\n### Level 1\na\n### Level 1\nb\n")
