@@ -1,0 +1,302 @@
+"""Run the wrong-answer catalogue: every realistic wrong answer must be caught (instructor tool).
+
+Catalogue: one file per lab, `tests/wrong_answers/<lab_folder>.py`, plain data:
+
+    WRONG_ANSWERS = [
+        {
+            "task": "task1_3",
+            "block": 1,          # optional: which BEGIN SOLUTION(task1_3) block, from 1 (default 1)
+            "name": "count not broadcast along dim",
+            "why": "divides by a count that broadcasts along the wrong axis",
+            "expect": "broadcast",   # optional: lowercase text the failure output must contain
+            "body": '''
+                total = (x * mask).sum(dim)
+                return total / mask.sum(dim).clamp(min=1)
+            ''',
+        },
+    ]
+
+For each variant the runner writes a copy of the lab's solution.py with that block's body
+replaced (dedented, re-indented at the marker) into ONE temporary copy of the repository,
+and runs there, two at a time:
+
+    pytest -p no:cacheprovider --impl <variant> -m <task> tests/test_<lab_folder>.py
+
+A variant is caught when at least one test of the task fails (not through a TODO, not an
+error before the test), and the failure is one a learner can act on: an assertion message
+(not a bare `assert x == y`), at most --max-lines lines of report, and the `expect` text if
+given. At the end it prints the catalogue's size and catch rate per lab and in total, and
+every variant that was not caught.
+
+Exit status 1 when a variant is not caught, or a task has fewer than --min-per-task
+variants (default 2; CI may pass a lower number while the catalogue grows).
+
+    python tools/check_wrong_answers.py                      # the whole catalogue
+    python tools/check_wrong_answers.py --lab lab1_tensors --task task1_3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\((?P<task>task\w+)\):")
+END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache", "outputs", "runs", "data",
+    ".datasets", "gpu-results", "*.pt", "*.pth", "*.onnx",
+)
+
+
+class CatalogueError(ValueError):
+    """A catalogue entry the runner cannot use."""
+
+
+@dataclass
+class Variant:
+    lab: str  # the lab folder
+    task: str
+    name: str
+    body: str
+    block: int = 1
+    why: str = ""
+    expect: str | None = None
+    impl: str = ""  # the file name (without .py) in the temporary copy
+    status: str = "not run"
+    detail: str = ""
+    seconds: float = 0.0
+    failing: list[str] = field(default_factory=list)
+
+    @property
+    def caught(self) -> bool:
+        return self.status == "caught"
+
+    def label(self) -> str:
+        return f"{self.lab} {self.task} block {self.block}: {self.name!r}"
+
+
+def load_catalogue(path: Path) -> list[dict]:
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    entries = namespace.get("WRONG_ANSWERS")
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{path}: defines no WRONG_ANSWERS list")
+    for number, entry in enumerate(entries, start=1):
+        missing = [key for key in ("task", "name", "body") if not entry.get(key)]
+        if missing:
+            raise CatalogueError(f"{path}: entry {number} has no {', '.join(missing)}")
+    return entries
+
+
+def solution_tasks(solution: Path) -> dict[str, int]:
+    """task -> number of BEGIN SOLUTION blocks in the file."""
+    counts: dict[str, int] = defaultdict(int)
+    for line in solution.read_text().splitlines():
+        match = BEGIN.match(line)
+        if match:
+            counts[match["task"]] += 1
+    return dict(counts)
+
+
+def substitute(source: str, task: str, block: int, body: str) -> str:
+    """The solution text with the `block`-th body of `task` replaced by `body`."""
+    lines = source.splitlines(keepends=True)
+    seen = 0
+    for start, line in enumerate(lines):
+        match = BEGIN.match(line)
+        if match and match["task"] == task:
+            seen += 1
+            if seen == block:
+                end = next((i for i in range(start + 1, len(lines)) if END.match(lines[i])), None)
+                if end is None:
+                    raise CatalogueError(f"{task} block {block} has no # END SOLUTION")
+                indented = textwrap.indent(textwrap.dedent(body).strip("\n") + "\n", match["indent"])
+                return "".join(lines[: start + 1]) + indented + "".join(lines[end:])
+    raise CatalogueError(f"no block {block} of {task} (the solution has {seen})")
+
+
+def judge(variant: Variant, code: int, results: dict | None, output: str, max_lines: int) -> None:
+    """Set the variant's status from its pytest run."""
+    tail = "\n".join(output.strip().splitlines()[-8:])
+    if results is None:
+        variant.status, variant.detail = "error", f"pytest exited with {code} before reporting:\n{tail}"
+        return
+    tests = results["tests"]
+    if not tests:
+        variant.status, variant.detail = "error", f"no tests of {variant.task} ran"
+        return
+    by_state = defaultdict(list)
+    for test in tests:
+        by_state[test["state"]].append(test)
+    if by_state["todo"] or by_state["error"]:
+        bad = (by_state["todo"] + by_state["error"])[0]
+        variant.status, variant.detail = "error", f"{bad['nodeid']}: {bad['state']}: {bad['text'][:300]}"
+        return
+    failing = by_state["failing"]
+    variant.failing = [test["nodeid"].split("::")[-1] for test in failing]
+    if not failing:
+        variant.status = "not caught"
+        variant.detail = f"all {len(by_state['passed'])} tests of {variant.task} pass"
+        return
+    actionable = [
+        test
+        for test in failing
+        if test["exc_type"] in ("AssertionError", "Failed")
+        and (test["message"] or "").strip()
+        and not (test["message"] or "").startswith("assert ")
+    ]
+    if not actionable:
+        first = failing[0]
+        variant.status = "no message"
+        variant.detail = f"{first['nodeid']} fails with {first['exc_type']}: {(first['message'] or '')[:200]}"
+        return
+    too_long = [test for test in actionable if len(test["text"].splitlines()) > max_lines]
+    if len(too_long) == len(actionable):
+        variant.status = "too long"
+        variant.detail = f"{too_long[0]['nodeid']}: {len(too_long[0]['text'].splitlines())} lines of report"
+        return
+    if variant.expect and not any(variant.expect.lower() in test["text"].lower() for test in failing):
+        variant.status = "expect missing"
+        variant.detail = f"no failure mentions {variant.expect!r}; got: {actionable[0]['message'][:200]}"
+        return
+    variant.status = "caught"
+    variant.detail = f"{len(failing)} of {len(tests)} tests fail: {actionable[0]['message'].splitlines()[0][:120]}"
+
+
+def run_variant(variant: Variant, copy: Path, timeout: float, max_lines: int) -> Variant:
+    results_file = copy / f".results_{variant.impl}.json"
+    command = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--impl", variant.impl, "-m", variant.task,
+        f"tests/test_{variant.lab}.py", "--phase1-results", str(results_file), "-q",
+    ]
+    env = {**os.environ, "PHASE1_IMPL": "", "PHASE1_SLOW": "", "PYTHONDONTWRITEBYTECODE": "1"}
+    start = time.monotonic()
+    try:
+        result = subprocess.run(command, cwd=copy, capture_output=True, text=True, timeout=timeout, env=env)
+        code, output = result.returncode, result.stdout + result.stderr
+    except subprocess.TimeoutExpired:
+        variant.status, variant.detail = "error", f"timed out after {timeout:g} s"
+        return variant
+    variant.seconds = time.monotonic() - start
+    try:
+        results = json.loads(results_file.read_text())
+    except (OSError, ValueError):
+        results = None
+    judge(variant, code, results, output, max_lines)
+    return variant
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=ROOT, help="the course to test (default: this repository)")
+    parser.add_argument("--catalogue", type=Path, help="folder of <lab_folder>.py catalogues (default: ROOT/tests/wrong_answers)")
+    parser.add_argument("--lab", action="append", help="only this lab folder (repeatable)")
+    parser.add_argument("--task", action="append", help="only this task id (repeatable)")
+    parser.add_argument("--jobs", type=int, default=2, help="variants run at once (default 2)")
+    parser.add_argument("--min-per-task", type=int, default=2, help="fail when a task has fewer variants (default 2)")
+    parser.add_argument("--max-lines", type=int, default=15, help="longest acceptable failure report per test")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per variant")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    catalogue_dir = (args.catalogue or root / "tests" / "wrong_answers").resolve()
+
+    labs = sorted(p.parent.name for p in root.glob("*/solution.py") if (root / "tests" / f"test_{p.parent.name}.py").exists())
+    if args.lab:
+        unknown = sorted(set(args.lab) - set(labs))
+        if unknown:
+            print(f"unknown lab folder(s): {', '.join(unknown)}; known: {', '.join(labs)}", file=sys.stderr)
+            return 2
+        labs = [lab for lab in labs if lab in args.lab]
+
+    variants: list[Variant] = []
+    tasks_of: dict[str, dict[str, int]] = {}
+    try:
+        for lab in labs:
+            tasks_of[lab] = solution_tasks(root / lab / "solution.py")
+            path = catalogue_dir / f"{lab}.py"
+            for entry in load_catalogue(path) if path.exists() else []:
+                if args.task and entry["task"] not in args.task:
+                    continue
+                if entry["task"] not in tasks_of[lab]:
+                    raise CatalogueError(f"{path}: {entry['task']} has no BEGIN SOLUTION block in {lab}/solution.py")
+                variants.append(
+                    Variant(lab, entry["task"], entry["name"], entry["body"], int(entry.get("block", 1)),
+                            entry.get("why", ""), entry.get("expect"))
+                )
+    except CatalogueError as error:
+        print(f"catalogue error: {error}", file=sys.stderr)
+        return 2
+
+    print(f"wrong-answer catalogue: {len(variants)} variants in {len(labs)} labs, {args.jobs} at a time", flush=True)
+    with tempfile.TemporaryDirectory(prefix="wrong_answers_") as temp:
+        copy = Path(temp) / "course"
+        shutil.copytree(root, copy, ignore=COPY_IGNORE)
+        per_task: dict[tuple[str, str], int] = defaultdict(int)
+        for variant in variants:
+            per_task[variant.lab, variant.task] += 1
+            variant.impl = f"wrong_{variant.task}_{per_task[variant.lab, variant.task]}"
+            try:
+                source = substitute((root / variant.lab / "solution.py").read_text(), variant.task, variant.block, variant.body)
+            except CatalogueError as error:
+                variant.status, variant.detail = "error", str(error)
+                continue
+            (copy / variant.lab / f"{variant.impl}.py").write_text(source)
+        runnable = [variant for variant in variants if variant.status == "not run"]
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futures = [pool.submit(run_variant, v, copy, args.timeout, args.max_lines) for v in runnable]
+            for future in as_completed(futures):
+                variant = future.result()
+                print(f"  {variant.status:14} {variant.label()}  ({variant.seconds:.0f} s)", flush=True)
+
+    print("\n=== wrong-answer catalogue")
+    by_lab: dict[str, list[Variant]] = defaultdict(list)
+    for variant in variants:
+        by_lab[variant.lab].append(variant)
+    print(f"{'lab':28}{'variants':>9}{'caught':>8}{'rate':>7}{'tasks':>7}{'tasks < ' + str(args.min_per_task):>11}")
+    short_tasks = []
+    for lab in labs:
+        found = by_lab.get(lab, [])
+        caught = sum(v.caught for v in found)
+        counts = defaultdict(int)
+        for variant in found:
+            counts[variant.task] += 1
+        tasks = [t for t in tasks_of[lab] if not args.task or t in args.task]
+        short = [f"{lab} {t} ({counts.get(t, 0)})" for t in sorted(tasks, key=task_key) if counts.get(t, 0) < args.min_per_task]
+        short_tasks += short
+        rate = f"{100 * caught / len(found):.0f}%" if found else "-"
+        print(f"{lab:28}{len(found):>9}{caught:>8}{rate:>7}{len(tasks):>7}{len(short):>11}")
+    total_caught = sum(v.caught for v in variants)
+    rate = f"{100 * total_caught / len(variants):.0f}%" if variants else "-"
+    print(f"{'total':28}{len(variants):>9}{total_caught:>8}{rate:>7}")
+    missed = [v for v in variants if not v.caught]
+    if missed:
+        print(f"\nNOT caught ({len(missed)}):")
+        for variant in missed:
+            print(f"  [{variant.status}] {variant.label()}\n      {variant.detail}")
+    if short_tasks:
+        print(f"\ntasks with fewer than {args.min_per_task} wrong answers ({len(short_tasks)}): {', '.join(short_tasks)}")
+    ok = not missed and not short_tasks
+    print(f"\nwrong-answer catalogue: {total_caught}/{len(variants)} caught ({rate})" + ("" if ok else " — FAILED"))
+    return 0 if ok else 1
+
+
+def task_key(task: str):
+    number = task.rsplit("_", 1)[-1]
+    return int(number) if number.isdigit() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
