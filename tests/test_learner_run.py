@@ -1,0 +1,138 @@
+"""A learner's run, rehearsed end to end (issue 11's "done when"; instructor check, runs in CI).
+
+The course is copied to a temporary folder; there one task is solved in a starter, another
+starter is edited, the quiz file is filled in, and plain `pytest` runs as a learner runs it."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools import check_wrong_answers
+
+pytestmark = pytest.mark.instructor
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTRUCTOR_MODULES = ["test_harness.py", "test_course_checks.py", "test_learner_run.py", "test_wrong_answers.py"]
+DESTRUCTIVE = ["make_starters", "--force", "git checkout", "git reset", "git stash", "git clean", "rm -"]
+IGNORE = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", "outputs", "runs", "data", ".datasets", "gpu-results")
+
+
+def solution_body(task: str, folder: str) -> list[str]:
+    lines = (ROOT / folder / "solution.py").read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if f"# BEGIN SOLUTION({task})" in line)
+    end = next(i for i in range(start, len(lines)) if lines[i].strip() == "# END SOLUTION")
+    return lines[start + 1 : end]
+
+
+def solve_in_starter(starter: Path, task: str):
+    lines = starter.read_text().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if f"TODO({task})" in line and "raise" in line)
+    lines[index : index + 1] = solution_body(task, starter.parent.name)
+    starter.write_text("".join(lines))
+
+
+def run(root, *args, env=None):
+    environment = {k: v for k, v in os.environ.items() if k not in ("PHASE1_IMPL", "PHASE1_SLOW", "PYTEST_ADDOPTS")}
+    result = subprocess.run(
+        [sys.executable, *args], cwd=root, capture_output=True, text=True, env={**environment, **(env or {})}, timeout=900
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def learner_course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("learner") / "course"
+    shutil.copytree(ROOT, root, ignore=IGNORE)
+    (root / ".hints_seen.json").unlink(missing_ok=True)
+    solve_in_starter(root / "lab1_tensors" / "starter.py", "task1_2")
+    lab2 = root / "lab2_modules" / "starter.py"
+    lab2.write_text(lab2.read_text().replace("\nimport ", "\n# my notes: parameters vs buffers, see the README\nimport ", 1))
+    answers = (root / "quiz_answers.txt").read_text()
+    answers = re.sub(r"^1:.*$", "1: (8, 3, 5)", answers, flags=re.M)
+    answers = re.sub(r"^2:.*$", "2: B", answers, flags=re.M)
+    answers = re.sub(r"^9:.*$", "9: D - GradScaler", answers, flags=re.M)
+    (root / "quiz_answers.txt").write_text(answers)
+    edited = {path: path.read_bytes() for path in (root / "lab1_tensors" / "starter.py", lab2)}
+    return root, edited
+
+
+@pytest.fixture(scope="module")
+def plain_run(learner_course):
+    root, _ = learner_course
+    return run(root, "-m", "pytest", "-p", "no:cacheprovider")
+
+
+def test_plain_pytest_runs_only_the_learners_work(plain_run):
+    code, out = plain_run
+    assert code == 1, out[-3000:]  # the remaining TODOs fail
+    for module in INSTRUCTOR_MODULES:
+        assert module not in out, f"an instructor check ran in the learner's run ({module}):\n{out[-3000:]}"
+    for name in ("test_starter_is_in_sync", "test_blank_template", "test_check_starter", "test_every_task_has_hint"):
+        assert name not in out
+    assert "starter check" not in out
+    lab1 = next(line for line in out.splitlines() if line.startswith("Lab 1"))
+    assert lab1.split()[5:8] == ["8", "1", "7"], f"task1_2 solved, 7 to do: {lab1}"
+    assert "lab2_modules/README.md" in next(line for line in out.splitlines() if line.startswith("Lab 2"))
+
+
+def test_nothing_suggests_a_destructive_command(plain_run):
+    _, out = plain_run
+    for command in DESTRUCTIVE:
+        assert command not in out, f"the learner's run mentions {command!r}"
+
+
+def test_progress_table_is_the_last_block(plain_run):
+    _, out = plain_run
+    lines = out.rstrip().splitlines()
+    summary = max(i for i, line in enumerate(lines) if re.match(r"^=+ .*\d+ (failed|passed).* in [\d.]+s", line))
+    header = max(i for i, line in enumerate(lines) if "Phase 1 progress" in line)
+    assert header > summary, "the table comes after pytest's summary line"
+    table = lines[header + 1 :]
+    titles = ("Lab ", "Checkpoint project", "Quiz", "(slow", "  ", "tasks")
+    assert all(line.lstrip().startswith(titles) or line.startswith(titles) for line in table), "\n".join(table)
+    assert any(line.startswith("Quiz") and "score 2/10" in line for line in table), "\n".join(table)
+
+
+def test_quiz_format_error_is_reported_once_and_apart_from_wrong_answers(plain_run):
+    _, out = plain_run
+    assert out.count("Question 9: not graded: answer with one letter A–D") == 1, out[-3000:]
+    assert "def test_quiz" not in out, "no test source in the quiz report"
+
+
+def test_a_filtered_run_does_not_mark_a_lab_done(learner_course):
+    root, _ = learner_course
+    code, out = run(root, "-m", "pytest", "-p", "no:cacheprovider", "-m", "lab1", "-k", "one_hot")
+    assert code == 0, out[-3000:]
+    lab1 = next(line for line in out.splitlines() if line.startswith("Lab 1"))
+    assert "1 of 8" in lab1 and "filtered run" in lab1, lab1
+
+
+def test_make_starters_without_force_keeps_edited_starters(learner_course):
+    root, edited = learner_course
+    code, out = run(root, "tools/make_starters.py")
+    assert code == 1, out
+    for path, content in edited.items():
+        assert path.read_bytes() == content, f"{path.relative_to(root)} was overwritten"
+        assert f"kept {path.relative_to(root)}" in out
+    assert "one_hot() (task1_2)" in out, "the list of what would be lost names the solved task"
+
+
+def test_a_failing_task_prints_at_most_15_lines(learner_course):
+    """The representative case: a wrong normalize_rows (task 1.4) fails two tests."""
+    root, _ = learner_course
+    source = (ROOT / "lab1_tensors" / "solution.py").read_text()
+    body = "return x / (x.norm(dim=1, keepdim=True) + 1.0)"
+    (root / "lab1_tensors" / "wrong.py").write_text(check_wrong_answers.substitute(source, "task1_4", 1, body))
+    code, out = run(root, "-m", "pytest", "-p", "no:cacheprovider", "--impl", "wrong", "-m", "task1_4")
+    assert code == 1
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if "FAILURES" in line)
+    end = next(i for i, line in enumerate(lines) if re.match(r"^=+ \d+ failed", line))
+    failure = lines[start + 1 : end]
+    assert 2 <= len(failure) <= 15, "\n".join(failure)
+    assert "rows should have norm 1" in out and "pytest --hint task1_4" in out
