@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import grade_quiz, make_starters  # the repository root is on sys.path (rootdir conftest.py)
+from tools import check_wrong_answers, grade_quiz, make_starters  # the repository root is on sys.path
 
 pytestmark = pytest.mark.instructor
 
@@ -303,7 +303,8 @@ def test_missing_impl_is_one_line_per_lab_not_one_skip_per_test(course_copy):
 
 def test_failing_solution_shows_its_assertion_and_readme_hint_in_a_few_lines(course_copy):
     source = (course_copy / "lab1_tensors" / "solution.py").read_text()
-    wrong = with_file(course_copy, "wrong.py", source.replace("return x / norms.clamp(min=eps)", "return x / (norms + 1.0)"))
+    body = "return x / (x.norm(dim=1, keepdim=True) + 1.0)"
+    wrong = with_file(course_copy, "wrong.py", check_wrong_answers.substitute(source, "task1_4", 1, body))
     try:
         code, out = run_pytest(course_copy, "--impl", "wrong", "-k", "normalize_rows")
     finally:
