@@ -854,7 +854,7 @@ def pytest_sessionfinish(session, exitstatus):
     results_file = config.getoption("--phase1-results")
     if results_file:
         Path(results_file).write_text(json.dumps({"exitstatus": int(session.exitstatus), "tests": progress.results}))
-    if config.getoption("--check-starter"):
+    if config.getoption("--check-starter") and reporter is not None:
         bad = progress.errors + progress.non_todo_failures
         if bad:
             reporter.write_line("starter check FAILED: these tests failed or errored other than through a TODO:")

@@ -2,6 +2,7 @@
 in a learner's run): starter generation, --impl loading, TODO reporting, progress, the quiz grader."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -214,7 +215,7 @@ def test_starter_todos_are_one_line_failures_with_progress_table(course_copy):
     table = out[out.index("Phase 1 progress") :]
     assert " failed" not in table, "the progress table comes after pytest's summary line"
     lab1 = next(line for line in table.splitlines() if line.startswith("Lab 1"))
-    assert "1 of 8" in lab1 and "done" not in lab1
+    assert re.search(r"\b1 of \d+\b", lab1) and "done" not in lab1
 
 
 def test_check_starter_accepts_only_todo_failures(course_copy):
@@ -233,7 +234,7 @@ def test_filtered_run_never_marks_a_lab_done(course_copy):
     code, out = run_pytest(course_copy, "--impl", "solution", "-m", "lab1 and task1_2")
     assert code == 0, out[-2000:]
     lab1 = next(line for line in out.splitlines() if line.startswith("Lab 1"))
-    assert "1 of 8" in lab1 and "filtered run" in lab1 and "done" not in lab1.replace("filtered", "")
+    assert re.search(r"\b1 of \d+\b", lab1) and "filtered run" in lab1 and "done" not in lab1
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,8 @@ def test_plain_pytest_runs_only_the_learners_work(plain_run):
         assert name not in out
     assert "starter check" not in out
     lab1 = next(line for line in out.splitlines() if line.startswith("Lab 1"))
-    assert lab1.split()[5:8] == ["8", "1", "7"], f"task1_2 solved, 7 to do: {lab1}"
+    total, passed, todo = map(int, lab1.split()[5:8])
+    assert passed == 1 and todo == total - 1, f"task1_2 solved, the others to do: {lab1}"
     assert "lab2_modules/README.md" in next(line for line in out.splitlines() if line.startswith("Lab 2"))
 
 
@@ -109,7 +110,7 @@ def test_a_filtered_run_does_not_mark_a_lab_done(learner_course):
     code, out = run(root, "-m", "pytest", "-p", "no:cacheprovider", "-m", "lab1", "-k", "one_hot")
     assert code == 0, out[-3000:]
     lab1 = next(line for line in out.splitlines() if line.startswith("Lab 1"))
-    assert "1 of 8" in lab1 and "filtered run" in lab1, lab1
+    assert re.search(r"\b1 of \d+\b", lab1) and "filtered run" in lab1, lab1
 
 
 def test_make_starters_without_force_keeps_edited_starters(learner_course):

@@ -28,7 +28,7 @@ WRONG_ANSWERS = [
     },
     {
         "task": "task1_4",
-        "name": "the same thing written differently (a correct answer: must show up as NOT caught)",
+        "name": "the same thing written differently (a correct answer: the runner must list it as missed)",
         "body": """
             norms = x.norm(dim=1, keepdim=True)
             return x / norms.clamp(min=eps) * 1.0
@@ -84,7 +84,7 @@ def test_runner_reports_catch_rate_and_every_variant_not_caught(small_course):
     assert "caught         lab1_tensors task1_4 block 1: 'adds one to the norm" in out, out
     lab_row = next(line for line in out.splitlines() if line.startswith("lab1_tensors"))
     assert lab_row.split()[1:4] == ["3", "1", "33%"], lab_row
-    missed = out[out.index("NOT caught") :]
+    missed = out[out.index("\nNOT caught (") :]
     assert "[not caught] lab1_tensors task1_4 block 1: 'the same thing written differently" in missed
     assert "all 2 tests of task1_4 pass" in missed
     assert "[error] lab1_tensors task1_4 block 2" in missed and "no block 2" in missed
