@@ -54,6 +54,12 @@ def test_solution_bodies_are_3_to_25_lines_or_justified(solution):
 
 FAKE_SOLUTION = '''"""Lab 9."""
 
+def k(x):
+    # size: one line on purpose, the idea is the broadcast
+    # BEGIN SOLUTION(task9_4): Return x doubled.
+    return x * 2
+    # END SOLUTION
+
 def f(x):
     # Broadcast the second tensor against the first.
     # BEGIN SOLUTION(task9_1): Return the pairwise differences.
@@ -64,6 +70,7 @@ def f(x):
 
 def g(x):
     # Hint: diff = x[:, None, :] - x[None, :, :] does it.
+    # (No size justification here: a hint line must start with 'size:'.)
     # BEGIN SOLUTION(task9_2): Return the differences.
     diff = x[:, None, :] - x[None, :, :]
     return diff
@@ -89,7 +96,8 @@ def fake_lab(tmp_path):
 def test_blocks_record_hint_todo_body_and_size(fake_lab):
     _, folder = fake_lab
     found = exercises.blocks(folder / "solution.py")
-    assert [b.task for b in found] == ["task9_1", "task9_2", "task9_3"]
+    assert [b.task for b in found] == ["task9_4", "task9_1", "task9_2", "task9_3"]
+    assert found.pop(0).size_reason == "one line on purpose, the idea is the broadcast", "a hint line may justify"
     assert found[0].hint == ["Broadcast the second tensor against the first."]
     assert found[0].code_lines == 3 and found[1].code_lines == 2 and found[2].code_lines == 2
     assert found[2].size_reason == "two calls, but the lesson is their order"
@@ -97,8 +105,8 @@ def test_blocks_record_hint_todo_body_and_size(fake_lab):
 
 def test_size_rule(fake_lab):
     _, folder = fake_lab
-    first, second, third = exercises.blocks(folder / "solution.py")
-    assert exercises.size_problem(first) is None
+    fourth, first, second, third = exercises.blocks(folder / "solution.py")
+    assert exercises.size_problem(first) is None and exercises.size_problem(fourth) is None
     assert "2 code lines, fewer than 3-25" in exercises.size_problem(second)
     assert exercises.size_problem(third) is None, "a '# size:' justification accepts an outlier"
     out = io.StringIO()
@@ -108,7 +116,7 @@ def test_size_rule(fake_lab):
 
 def test_copy_rule(fake_lab):
     _, folder = fake_lab
-    first, second, third = exercises.blocks(folder / "solution.py")
+    _, first, second, third = exercises.blocks(folder / "solution.py")
     assert exercises.copy_problem(first) is None, "a nudge in words is fine"
     assert "hint comment copies" in exercises.copy_problem(second)
     assert "TODO text copies" in exercises.copy_problem(third)
@@ -127,7 +135,11 @@ def test_hints_file_format_and_levels(fake_lab):
     parsed = hints.parse_hints((folder / "hints.md").read_text())
     assert parsed["task9_1"]["levels"][3] == ("near-code", "x[:, None] - x[None]")
     problems = exercises.hint_problems(root)
-    assert problems == ["task9_2: lab9_fake/hints.md has no level 2, 3", "task9_3: lab9_fake/hints.md has no level 1, 2, 3"]
+    assert problems == [
+        "task9_2: lab9_fake/hints.md has no level 2, 3",
+        "task9_3: lab9_fake/hints.md has no level 1, 2, 3",
+        "task9_4: lab9_fake/hints.md has no level 1, 2, 3",
+    ]
     out = io.StringIO()
     assert hints.show("task9_1", None, root, out=out) == 0 and "level 1 of 3 (nudge)" in out.getvalue()
     out = io.StringIO()

@@ -9,9 +9,10 @@ The rules (issue 13):
 
 Size. A solution body is the lines between `# BEGIN SOLUTION(taskX_Y): ...` and
 `# END SOLUTION`. Its size counts code lines only (not blank, not comment-only). It must be
-between MIN_LINES (3) and MAX_LINES (25), unless the block's first line is a justification
-comment `# size: <why this block is smaller or larger>` (it is cut from the starter with the
-rest of the body).
+between MIN_LINES (3) and MAX_LINES (25), unless a justification comment
+`# size: <why this block is smaller or larger>` is the block's first line (cut from the
+starter with the body) or one of the hint comment lines directly above the marker (the
+learner sees it: "# size: two lines on purpose, the idea is one broadcast expression").
 
 Copied code. The hint of a block is the run of comment lines directly above its BEGIN
 marker, plus the TODO text on the marker line. Both the hint and each solution statement
@@ -67,9 +68,13 @@ class Block:
 
     @property
     def size_reason(self) -> str | None:
+        """The `# size: <reason>` comment: the block's first line, or a line of the hint above it."""
         first = next((line for line in self.body if line.strip()), "")
-        match = SIZE_NOTE.match(first)
-        return match["reason"] if match else None
+        for line in [first, *(f"# {text}" for text in self.hint)]:
+            match = SIZE_NOTE.match(line)
+            if match:
+                return match["reason"]
+        return None
 
     @property
     def code_lines(self) -> int:
