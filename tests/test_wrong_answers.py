@@ -57,6 +57,9 @@ def small_course(tmp_path_factory):
     catalogue.mkdir()
     (catalogue / "lab1_tensors.py").write_text(CATALOGUE)
     (root / "empty").mkdir()
+    (root / "one").mkdir()
+    first = CATALOGUE.split("    {")[1]
+    (root / "one" / "lab1_tensors.py").write_text("WRONG_ANSWERS = [\n    {" + first + "]\n")
     return root
 
 
@@ -98,3 +101,9 @@ def test_runner_counts_tasks_below_the_threshold(small_course):
     assert "tasks with fewer than 2 wrong answers (8): lab1_tensors task1_1 (0)" in out, out
     code, out = run_tool(small_course, "--catalogue", str(small_course / "empty"), "--min-per-task", "0")
     assert code == 0, out
+
+
+def test_runner_without_fork_starts_a_process_per_variant(small_course):
+    code, out = run_tool(small_course, "--catalogue", str(small_course / "one"), "--task", "task1_4", "--no-fork", "--min-per-task", "1")
+    assert code == 0, out
+    assert out.rstrip().endswith("1/1 caught (100%)")
