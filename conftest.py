@@ -256,6 +256,9 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    instructor = sum(1 for item in drop if item.get_closest_marker(INSTRUCTOR))
+    if instructor:
+        progress.notes.append(f"{instructor} instructor checks left out: they run only with --impl solution")
     if any(item.get_closest_marker("gpu") for item in items):
         import torch
 
@@ -757,6 +760,7 @@ class Progress:
         self.errors: list[str] = []
         self.non_todo_failures: list[str] = []
         self.results: list[dict] = []
+        self.notes: list[str] = []
 
     def record(self, item, report):
         if not (report.when == "call" or not report.passed):
@@ -809,10 +813,17 @@ class Progress:
                 lines.append(f"{lab.title:30}{'-':>9}   (not run)")
                 continue
             planned = self.planned.get(lab.marker, {})
-            states = {task: self.task_state(s) for task, s in sorted(tasks.items(), key=lambda kv: task_sort_key(kv[0]))}
+            # Tests without a task marker check given code: they do not count as tasks, but a
+            # failing one keeps the lab from being done.
+            states = {
+                task: self.task_state(s)
+                for task, s in sorted(tasks.items(), key=lambda kv: task_sort_key(kv[0]))
+                if task != "other"
+            }
+            given = self.task_state(tasks["other"]) if "other" in tasks else "passed"
             count = {state: sum(1 for s in states.values() if s == state) for state in ("passed", "todo", "failing")}
-            total = len([task for task in planned if task != "other"]) or len(states)
-            run = len([task for task in states if task != "other"]) or len(states)
+            total = len([task for task in planned if task != "other"])
+            run = len(states)
             full = sum(self.selected.get(lab.marker, {}).values()) == sum(planned.values())
             column = str(total) if full and run == total else f"{run} of {total}"
             pending = [task for task, state in states.items() if state in ("failing", "todo")]
@@ -822,9 +833,11 @@ class Progress:
                 nxt = f"fix {rel(path)} first: it does not import" + (f" (line {location[0]})" if location else "")
             elif pending:
                 nxt = f"{pending[0]} ({readme_section(pending[0], lab)})"
+            elif given == "failing":
+                nxt = "a test of the given code fails (see above)"
             elif not full:
                 nxt = f"filtered run: {run} of {total} tasks run, none failing (run `pytest -m {lab.marker}` for all)"
-            elif all(state == "skipped" for state in states.values()):
+            elif states and all(state == "skipped" for state in states.values()):
                 nxt = "all skipped"
             else:
                 nxt = "done"
@@ -851,6 +864,8 @@ def pytest_sessionfinish(session, exitstatus):
     if progress is None:
         return result
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for note in progress.notes if reporter is not None else []:
+        reporter.write_line(note)
     results_file = config.getoption("--phase1-results")
     if results_file:
         Path(results_file).write_text(json.dumps({"exitstatus": int(session.exitstatus), "tests": progress.results}))
