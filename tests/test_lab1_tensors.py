@@ -26,6 +26,8 @@ def test_pairwise_sq_distances_matches_cdist(lab, n, m, d):
     y = torch.randn(m, d, generator=seeded(2), dtype=torch.float64)
     try:
         got = lab.pairwise_sq_distances(x, y)
+    except NotImplementedError:  # an unfinished TODO (NotImplementedError is a RuntimeError)
+        raise
     except RuntimeError as error:
         pytest.fail(f"x of shape {(n, d)} and y of shape {(m, d)} do not broadcast as they are ({error}): give each "
                     "a size-1 dimension so that every row of x meets every row of y, expected shape "
@@ -202,6 +204,8 @@ def test_logsumexp_backward_passes_gradcheck(lab, dim):
     upstream = torch.randn(5 if dim == 0 else 3, dtype=torch.float64, generator=seeded(13))
     try:
         (grad,) = torch.autograd.grad(lab.LogSumExp.apply(x, dim), x, upstream)
+    except NotImplementedError:  # an unfinished TODO (NotImplementedError is a RuntimeError)
+        raise
     except RuntimeError as error:
         pytest.fail(f"backward failed: {str(error).splitlines()[0]}. backward returns one value per forward input "
                     "(a gradient shaped like x, and None for dim)", pytrace=False)
