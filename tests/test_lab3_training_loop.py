@@ -44,6 +44,27 @@ def states_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def expect_error(kind, call, words, advice):
+    """Call `call()` and require an exception of type `kind` whose message contains each of `words`.
+
+    Any other outcome fails with one line a learner can act on (not pytest's "DID NOT RAISE"
+    or a raw library traceback). A TODO's NotImplementedError passes through untouched.
+    """
+    name = kind.__name__
+    try:
+        call()
+    except NotImplementedError:
+        raise
+    except kind as error:
+        missing = [word for word in words if word not in str(error)]
+        assert not missing, f"the {name} should mention {missing}: {advice}. The message was {str(error)!r}"
+        return error
+    except Exception as error:  # noqa: BLE001 - the learner's own exception is what we report
+        first = str(error).splitlines()[0] if str(error) else ""
+        pytest.fail(f"expected a {name}, got {type(error).__name__}: {first[:200]}. {advice}", pytrace=False)
+    pytest.fail(f"expected a {name}, but nothing was raised. {advice}", pytrace=False)
+
+
 class ModeSpy:
     """Forward hook that records (module.training, torch.is_grad_enabled()) at each call."""
 
@@ -166,9 +187,9 @@ def test_train_one_epoch_stops_on_nan_loss(lab):
     model = toy_model()
     with torch.no_grad():
         model[0].weight[0, 0] = float("nan")
-    with pytest.raises(FloatingPointError):
-        lab.train_one_epoch(model, DataLoader(toy_data(), batch_size=8), nn.CrossEntropyLoss(),
-                            torch.optim.SGD(model.parameters(), lr=0.1))
+    expect_error(FloatingPointError, lambda: lab.train_one_epoch(
+        model, DataLoader(toy_data(), batch_size=8), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1)),
+        [], "a non-finite loss must stop training at once with FloatingPointError (check each batch's loss)")
 
 
 @pytest.mark.task3_1
@@ -337,7 +358,12 @@ def test_rng_state_round_trip(lab, tmp_path):
     first = draw_everything(generator)
     # Through a file, loaded the safe way: the state must be tensors and plain values.
     torch.save(state, tmp_path / "rng.pt")
-    loaded = torch.load(tmp_path / "rng.pt", weights_only=True)
+    try:
+        loaded = torch.load(tmp_path / "rng.pt", weights_only=True)
+    except Exception as error:  # noqa: BLE001
+        pytest.fail(f"the RNG state must hold tensors and plain values only, so that a weights_only=True load accepts "
+                    f"it; loading failed: {str(error).splitlines()[0][:200]} (NumPy's state: use _numpy_state())",
+                    pytrace=False)
     lab.restore_rng_state(loaded, {"train.generator": generator})
     again = draw_everything(generator)
     labels = ["torch global", "python random", "numpy", "the DataLoader generator"]
@@ -348,8 +374,8 @@ def test_rng_state_round_trip(lab, tmp_path):
 @pytest.mark.task3_5
 def test_restore_rng_state_with_unknown_generator_name(lab):
     state = lab.capture_rng_state({"a": torch.Generator()})
-    with pytest.raises(ValueError, match="b"):
-        lab.restore_rng_state(state, {"b": torch.Generator()})
+    expect_error(ValueError, lambda: lab.restore_rng_state(state, {"b": torch.Generator()}), ["'b'"],
+                 "a generator name the state does not hold is a ValueError naming it: the loaders were built differently")
 
 
 @pytest.mark.task3_5
@@ -496,17 +522,17 @@ def test_load_checkpoint_damaged_file(lab, tmp_path, damage):
     path = lab.save_checkpoint(tmp_path / "last.pt", model=model, optimizer=optimizer, epoch=1)
     data = path.read_bytes()
     path.write_bytes({"truncated": data[: len(data) // 2], "empty": b"", "garbage": b"not a checkpoint " * 50}[damage])
-    with pytest.raises(lab.CheckpointError, match="truncated or corrupt") as error:
-        lab.load_checkpoint(path, toy_model())
-    assert str(path) in str(error.value), "name the file in the message"
+    expect_error(lab.CheckpointError, lambda: lab.load_checkpoint(path, toy_model()), ["truncated or corrupt", str(path)],
+                 f"a {damage} file must become a CheckpointError that names the file and says it is truncated or corrupt")
 
 
 @pytest.mark.task3_7
 def test_load_checkpoint_for_a_different_model(lab, tmp_path):
     model, optimizer, _ = trained_setup()
     path = lab.save_checkpoint(tmp_path / "last.pt", model=model, optimizer=optimizer, epoch=1)
-    with pytest.raises(lab.CheckpointError, match="does not match"):
-        lab.load_checkpoint(path, nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 3)))
+    expect_error(lab.CheckpointError, lambda: lab.load_checkpoint(path, nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 3))),
+                 ["does not match"], "weights of another architecture must become a CheckpointError saying the file "
+                 "does not match this model")
 
 
 @pytest.mark.task3_7
@@ -535,8 +561,9 @@ def test_load_checkpoint_uses_weights_only(lab, tmp_path):
     model, optimizer, _ = trained_setup()
     path = lab.save_checkpoint(tmp_path / "last.pt", model=model, optimizer=optimizer, epoch=1,
                                args=argparse.Namespace(lr=0.1))  # an arbitrary Python object
-    with pytest.raises(lab.CheckpointError, match="weights_only"):
-        lab.load_checkpoint(path, toy_model(dropout=0.2, batch_norm=True))
+    expect_error(lab.CheckpointError, lambda: lab.load_checkpoint(path, toy_model(dropout=0.2, batch_norm=True)),
+                 ["weights_only"], "load with torch.load(..., weights_only=True): a file holding arbitrary Python objects "
+                 "must be refused with a CheckpointError that mentions weights_only")
 
 
 # --------------------------------------------------------------------------- task3_8 and task3_9
@@ -588,6 +615,23 @@ def frozen_run():
     _, train_loader, val_loader, _, _ = make_run()
     model = toy_model(dropout=0.3)
     return model, train_loader, val_loader, torch.optim.SGD(model.parameters(), lr=0.0)
+
+
+@pytest.mark.task3_8
+def test_fit_saves_last_pt_after_evaluate(lab, tmp_path):
+    model, train_loader, val_loader, optimizer, scheduler = make_run()
+    lab.fit(model, train_loader, val_loader, epochs=2, optimizer=optimizer, scheduler=scheduler,
+            checkpoint_dir=tmp_path, **FIT)
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert torch.equal(last["rng"]["torch"], torch.get_rng_state()), (
+        "last.pt must hold the random state at the very end of the epoch (iterating the validation loader moves it): "
+        "save the checkpoints after evaluate"
+    )
+    assert "train.generator" in last["rng"]["generators"], (
+        "pass generators=loader_generators(...) (fit's `generators`) to save_checkpoint: the shuffling order lives there"
+    )
+    for key in ("history", "early_stopping", "stopped"):
+        assert key in last["extra"], f"last.pt's extras must hold {key!r} (resume_run needs it); got {sorted(last['extra'])}"
 
 
 @pytest.mark.task3_8
@@ -666,16 +710,17 @@ class NaNAfter:
 @pytest.mark.task3_8
 def test_fit_stops_clearly_on_a_nan_validation_loss(lab, tmp_path):
     model, train_loader, val_loader, optimizer, scheduler = make_run()
-    with pytest.raises(FloatingPointError, match="validation loss") as error:
-        lab.fit(model, train_loader, NaNAfter(val_loader, after=1), epochs=4, optimizer=optimizer, scheduler=scheduler,
-                patience=2, checkpoint_dir=tmp_path, **FIT)
-    assert "epoch 2" in str(error.value), f"name the epoch whose validation loss was NaN (2): {error.value}"
+    advice = "a NaN validation loss must stop fit with epoch_row's FloatingPointError, before anything is saved"
+    expect_error(FloatingPointError, lambda: lab.fit(
+        model, train_loader, NaNAfter(val_loader, after=1), epochs=4, optimizer=optimizer, scheduler=scheduler,
+        patience=2, checkpoint_dir=tmp_path, **FIT), ["validation loss", "epoch 2"], advice)
     assert torch.load(tmp_path / "best.pt", weights_only=True)["epoch"] == 1, "best.pt must keep epoch 1, the last good one"
     assert torch.load(tmp_path / "last.pt", weights_only=True)["epoch"] == 1, "a NaN epoch is not saved as last.pt"
 
     model, train_loader, val_loader, optimizer, scheduler = make_run()
-    with pytest.raises(FloatingPointError, match="validation loss"):  # NaN from the first epoch: no best at all
-        lab.fit(model, train_loader, NaNAfter(val_loader, after=0), epochs=3, optimizer=optimizer, patience=1, **FIT)
+    expect_error(FloatingPointError, lambda: lab.fit(  # NaN from the first epoch: no best at all
+        model, train_loader, NaNAfter(val_loader, after=0), epochs=3, optimizer=optimizer, patience=1, **FIT),
+        ["validation loss"], advice)
 
 
 # Given code (fit checks the metrics path before training): no task marker.
