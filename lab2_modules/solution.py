@@ -106,6 +106,7 @@ class MyLinear(nn.Module):
 
     def extra_repr(self) -> str:
         """What print(model) shows inside the parentheses: MyLinear(in_features=3, out_features=4, bias=True)."""
+        # (One line, the last small piece of task 2.1.)
         # BEGIN SOLUTION(task2_1): Return the three settings as in the docstring's example (bias True or False).
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         # END SOLUTION

@@ -29,9 +29,9 @@ def test_pairwise_sq_distances_matches_cdist(lab, n, m, d):
     except NotImplementedError:  # an unfinished TODO (NotImplementedError is a RuntimeError)
         raise
     except RuntimeError as error:
-        pytest.fail(f"x of shape {(n, d)} and y of shape {(m, d)} do not broadcast as they are ({error}): give each "
+        raise pytest.fail.Exception(f"x of shape {(n, d)} and y of shape {(m, d)} do not broadcast as they are ({error}): give each "
                     "a size-1 dimension so that every row of x meets every row of y, expected shape "
-                    f"({n}, {m})", pytrace=False)
+                    f"({n}, {m})", pytrace=False) from None
     assert got.shape == (n, m), f"expected shape ({n}, {m}), got {tuple(got.shape)}"
     expected = torch.cdist(x, y) ** 2
     assert torch.allclose(got, expected, atol=1e-10), "distances differ from torch.cdist(x, y) ** 2"
@@ -79,7 +79,7 @@ def test_one_hot_empty_and_out_of_range(lab):
         except ValueError as error:
             assert str(label) in str(error), f"{expected}; the message was {str(error)!r}"
         except Exception as error:  # noqa: BLE001 - any other exception is the learner's mistake to see
-            pytest.fail(f"{expected}, got {type(error).__name__}: {error}. Check the labels before indexing", pytrace=False)
+            raise pytest.fail.Exception(f"{expected}, got {type(error).__name__}: {error}. Check the labels before indexing", pytrace=False) from None
         else:
             pytest.fail(f"{expected}, but it returned {result.tolist()} (a negative index wraps around silently)",
                         pytrace=False)
@@ -207,8 +207,8 @@ def test_logsumexp_backward_passes_gradcheck(lab, dim):
     except NotImplementedError:  # an unfinished TODO (NotImplementedError is a RuntimeError)
         raise
     except RuntimeError as error:
-        pytest.fail(f"backward failed: {str(error).splitlines()[0]}. backward returns one value per forward input "
-                    "(a gradient shaped like x, and None for dim)", pytrace=False)
+        raise pytest.fail.Exception(f"backward failed: {str(error).splitlines()[0]}. backward returns one value per forward input "
+                    "(a gradient shaped like x, and None for dim)", pytrace=False) from None
     expected = upstream.unsqueeze(dim) * torch.softmax(x.detach(), dim=dim)
     assert grad.shape == x.shape, f"the gradient for x must have x's shape {tuple(x.shape)}, got {tuple(grad.shape)}"
     assert torch.allclose(grad, expected, atol=1e-10), (

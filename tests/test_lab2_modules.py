@@ -81,8 +81,8 @@ def test_mylinear_forward_equals_F_linear(lab):
         except NotImplementedError:  # an unfinished TODO (a RuntimeError subclass)
             raise
         except RuntimeError as error:
-            pytest.fail(f"MyLinear(5, 3) on an input of shape {shape} failed: {error}. The weight is stored as "
-                        "(out_features, in_features): multiply by its transpose", pytrace=False)
+            raise pytest.fail.Exception(f"MyLinear(5, 3) on an input of shape {shape} failed: {error}. The weight is stored as "
+                        "(out_features, in_features): multiply by its transpose", pytrace=False) from None
         expected = F.linear(x, layer.weight, layer.bias)
         assert out.shape == expected.shape, f"input {shape} -> expected {tuple(expected.shape)}, got {tuple(out.shape)}"
         assert torch.allclose(out, expected, atol=1e-6), "output differs from F.linear(x, weight, bias)"
@@ -298,9 +298,9 @@ def test_gradient_norms_skips_frozen_and_counts_unused_as_zero(lab):
     except NotImplementedError:  # an unfinished TODO (a RuntimeError subclass)
         raise
     except RuntimeError as error:
-        pytest.fail(f"gradient_norms failed on a model with a layer that is not used in the forward pass: "
+        raise pytest.fail.Exception(f"gradient_norms failed on a model with a layer that is not used in the forward pass: "
                     f"{str(error).splitlines()[0]} A parameter that does not reach the loss has gradient 0: let "
-                    "autograd return None for it (allow_unused) and count it as zero", pytrace=False)
+                    "autograd return None for it (allow_unused) and count it as zero", pytrace=False) from None
     assert "0" not in norms, "a frozen layer (requires_grad=False) has no gradient to report"
     assert norms["unused"] == 0.0, "a layer that does not reach the loss has gradient norm 0 (allow_unused=True)"
 

@@ -44,6 +44,12 @@ def states_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def unsupported(error: BaseException) -> str:
+    """The line of a weights_only load error that names the refused object (else its first line)."""
+    lines = str(error).splitlines() or [""]
+    return next((line.strip() for line in lines if "Unsupported global" in line), lines[0])[:200]
+
+
 def expect_error(kind, call, words, advice):
     """Call `call()` and require an exception of type `kind` whose message contains each of `words`.
 
@@ -61,7 +67,7 @@ def expect_error(kind, call, words, advice):
         return error
     except Exception as error:  # noqa: BLE001 - the learner's own exception is what we report
         first = str(error).splitlines()[0] if str(error) else ""
-        pytest.fail(f"expected a {name}, got {type(error).__name__}: {first[:200]}. {advice}", pytrace=False)
+        raise pytest.fail.Exception(f"expected a {name}, got {type(error).__name__}: {first[:200]}. {advice}", pytrace=False) from None
     pytest.fail(f"expected a {name}, but nothing was raised. {advice}", pytrace=False)
 
 
@@ -355,15 +361,19 @@ def test_rng_state_round_trip(lab, tmp_path):
     state = lab.capture_rng_state({"train.generator": generator})
     for key in ("torch", "python", "numpy", "generators"):
         assert key in state, f"the state should have a {key!r} entry, got {sorted(state)}"
+    assert set(state["generators"]) == {"train.generator"}, (
+        f"state['generators'] holds the state of each generator you were given, by name ('train.generator'); "
+        f"got {sorted(state['generators'])}"
+    )
     first = draw_everything(generator)
     # Through a file, loaded the safe way: the state must be tensors and plain values.
     torch.save(state, tmp_path / "rng.pt")
     try:
         loaded = torch.load(tmp_path / "rng.pt", weights_only=True)
     except Exception as error:  # noqa: BLE001
-        pytest.fail(f"the RNG state must hold tensors and plain values only, so that a weights_only=True load accepts "
-                    f"it; loading failed: {str(error).splitlines()[0][:200]} (NumPy's state: use _numpy_state())",
-                    pytrace=False)
+        raise pytest.fail.Exception(f"the RNG state must hold tensors and plain values only, so that a weights_only=True load accepts "
+                    f"it; loading failed: {unsupported(error)} (NumPy's state: use _numpy_state())",
+                    pytrace=False) from None
     lab.restore_rng_state(loaded, {"train.generator": generator})
     again = draw_everything(generator)
     labels = ["torch global", "python random", "numpy", "the DataLoader generator"]
