@@ -237,16 +237,35 @@ def make_regression_data(config: DemoConfig):
     return X, y, w_true, b_true
 
 
+def tour_of_the_pieces() -> None:
+    """Tasks 1.1-1.7 once each, in order (a starter meets its TODOs in the README's order)."""
+    x, y = torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.tensor([[1.0, 0.0]])
+    print("1.1 pairwise_sq_distances:", pairwise_sq_distances(x, y).tolist())
+    print("1.2 one_hot([2, 0], 3):", one_hot(torch.tensor([2, 0]), 3).tolist())
+    values, mask = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[True, False]])
+    print("1.3 masked_mean(dim=0) with a mask that broadcasts along dim:", masked_mean(values, mask, dim=0).tolist())
+    rows = normalize_rows(torch.tensor([[3.0, 4.0], [0.0, 0.0]]))
+    print("1.4 normalize_rows keeps a zero row at zero:", [[round(v, 4) for v in row] for row in rows.tolist()])
+    point = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    print("1.5 numerical_grad of sum(x^2) at [1, 2]:", [round(v, 6) for v in numerical_grad(lambda t: (t**2).sum(), point).tolist()])
+    big = torch.tensor([[1000.0, 1000.0]], requires_grad=True)
+    lse = logsumexp(big, dim=1)
+    lse.sum().backward()
+    print(f"1.6 logsumexp([1000, 1000]) = {lse.item():.4f} (no overflow); its gradient "
+          f"{[round(v, 3) for v in big.grad[0].tolist()]}")
+
+
 def main(config: DemoConfig = DemoConfig()):
+    tour_of_the_pieces()
     X, y, w_true, b_true = make_regression_data(config)
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    loss = (a * a).sum()
+    print("1.7 graph of (a * a).sum():", " ; ".join(f"{p} -> {c}" for p, c in graph_edges(loss)))
+    print("1.8 fit_linear_regression:")
     fit = fit_linear_regression(X, y, lr=config.lr, steps=config.steps)
     print(f"true   w = {w_true.tolist()}, b = {b_true.item():+.3f}")
     print(f"fitted w = {[round(v, 3) for v in fit.weight.tolist()]}, b = {fit.bias.item():+.3f}")
     print(f"loss: {fit.losses[0]:.4f} -> {fit.losses[-1]:.4f} in {config.steps} steps")
-
-    a = torch.tensor([1.0, 2.0], requires_grad=True)
-    loss = (a * a).sum()
-    print("graph of (a * a).sum():", " ; ".join(f"{p} -> {c}" for p, c in graph_edges(loss)))
 
     import matplotlib
 

@@ -332,4 +332,42 @@ WRONG_ANSWERS = [
             return LinearFit(weight=w.detach(), bias=b.detach(), losses=losses)
         ''',
     },
+    {
+        "task": "task1_8",
+        "name": "update without torch.no_grad()",
+        "why": "autograd records the in-place update of a leaf that requires grad, and refuses it",
+        "expect": "no_grad",
+        "body": '''
+            w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
+            b = torch.zeros((), dtype=X.dtype, requires_grad=True)
+            losses = []
+            for _ in range(steps):
+                loss = ((X @ w + b - y) ** 2).mean()
+                losses.append(loss.item())
+                loss.backward()
+                w -= lr * w.grad
+                b -= lr * b.grad
+                w.grad = None
+                b.grad = None
+            return LinearFit(weight=w.detach(), bias=b.detach(), losses=losses)
+        ''',
+    },
+    {
+        "task": "task1_8",
+        "name": "rebinding w instead of updating in place",
+        "why": "w = w - lr * w.grad makes w a non-leaf: the next backward leaves its .grad None",
+        "expect": "no_grad",
+        "body": '''
+            w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
+            b = torch.zeros((), dtype=X.dtype, requires_grad=True)
+            losses = []
+            for _ in range(steps):
+                loss = ((X @ w + b - y) ** 2).mean()
+                losses.append(loss.item())
+                loss.backward()
+                w = w - lr * w.grad
+                b = b - lr * b.grad
+            return LinearFit(weight=w.detach(), bias=b.detach(), losses=losses)
+        ''',
+    },
 ]
