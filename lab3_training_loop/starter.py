@@ -406,6 +406,25 @@ def epoch_row(epoch: int, lr: float, train: dict, val: dict, seconds: float) -> 
     }
 
 
+def start_or_resume(resume, last_path, model, optimizer, scheduler, stopper, *, generators, metrics_path, monitor):
+    """fit's start: (first epoch, history so far, had the run already stopped early?).
+
+    A fresh run starts at epoch 1 with an empty metrics log; resume=True with an existing
+    last.pt continues it (resume_run), and says so when that run had stopped early.
+    """
+    if resume and last_path.exists():
+        start, history, stopped = resume_run(last_path, model, optimizer, scheduler, stopper,
+                                             generators=generators, metrics_path=metrics_path)
+        if stopped:
+            print(f"{last_path}: this run had already stopped early after epoch {start - 1} ({monitor} did not "
+                  f"improve for {stopper.num_bad_epochs} epochs; best {stopper.best}). Nothing to train: start a "
+                  "new run (another checkpoint_dir) to train further.")
+        return start, history, stopped
+    if metrics_path is not None and metrics_path.exists():
+        metrics_path.unlink()  # a fresh run starts a fresh log
+    return 1, [], False
+
+
 def fit(
     model: nn.Module,
     train_loader,
@@ -428,19 +447,14 @@ def fit(
 ) -> list[dict]:
     """Train for up to `epochs` epochs with validation, early stopping and checkpoints.
 
-    Each epoch: train_one_epoch, evaluate on val_loader, one history row (epoch_row)
-        {"epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-         "grad_norm", "steps", "seconds"},
-    appended to metrics_path (default checkpoint_dir/metrics.jsonl; a .csv path gives CSV).
-    monitor ("val_loss" -> mode min, "val_accuracy" -> mode max) drives EarlyStopping(patience)
-    (no early stopping when patience is None) and best.pt. With checkpoint_dir, best.pt is
-    written when the monitored value improves and last.pt after every epoch; both hold the
-    history, the early-stopping state and whether the run stopped. resume=True continues
-    from checkpoint_dir/last.pt when it exists (resume_run; otherwise starts fresh): the
-    result is bit-identical to a run that never stopped, and a run that had stopped early
-    says so and trains no more. A non-finite validation loss stops with FloatingPointError;
-    an unwritable metrics path fails before the first epoch. A tqdm bar shows the epochs.
-    Returns the history (all epochs, resumed ones included).
+    Each epoch appends one history row (epoch_row) to the returned history and to metrics_path
+    (default checkpoint_dir/metrics.jsonl; a .csv path gives CSV). monitor ("val_loss" ->
+    mode min, "val_accuracy" -> mode max) drives EarlyStopping(patience) (none when patience
+    is None) and best.pt. With checkpoint_dir, best.pt is written when the monitored value
+    improves and last.pt after every epoch, both holding what a resume needs. resume=True
+    continues from checkpoint_dir/last.pt when it exists, bit-identically (start_or_resume).
+    A NaN validation loss stops with FloatingPointError; an unwritable metrics path fails
+    before the first epoch. Returns the history (all epochs, resumed ones included).
     """
     if monitor not in ("val_loss", "val_accuracy"):
         raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
@@ -451,26 +465,18 @@ def fit(
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if metrics_path is None and checkpoint_dir is not None:
         metrics_path = checkpoint_dir / "metrics.jsonl"
+    metrics_path = Path(metrics_path) if metrics_path is not None else None
     if metrics_path is not None:
-        metrics_path = Path(metrics_path)
         check_writable(metrics_path, "metrics file")
     model.to(device)
     generators = loader_generators(train=train_loader, val=val_loader)
     # patience=None: a stopper that never fires (at most epochs - 1 bad epochs in a row) still tracks best.
     stopper = EarlyStopping(patience if patience is not None else epochs, min_delta, "min" if monitor == "val_loss" else "max")
-    history: list[dict] = []
-    start = 1
     last_path = checkpoint_dir / "last.pt" if checkpoint_dir is not None else None
-    if resume and last_path.exists():
-        start, history, stopped = resume_run(last_path, model, optimizer, scheduler, stopper,
-                                             generators=generators, metrics_path=metrics_path)
-        if stopped:
-            print(f"{last_path}: this run had already stopped early after epoch {start - 1} ({monitor} did not "
-                  f"improve for {stopper.num_bad_epochs} epochs; best {stopper.best}). Nothing to train: start a "
-                  "new run (another checkpoint_dir) to train further.")
-            return history
-    elif metrics_path is not None and metrics_path.exists():
-        metrics_path.unlink()  # a fresh run starts a fresh log
+    start, history, stopped = start_or_resume(resume, last_path, model, optimizer, scheduler, stopper,
+                                              generators=generators, metrics_path=metrics_path, monitor=monitor)
+    if stopped:
+        return history
 
     bar = tqdm(range(start, epochs + 1), desc="epochs", unit="epoch", initial=start - 1, total=epochs, disable=not progress)
     for epoch in bar:
