@@ -51,8 +51,9 @@ def pairwise_sq_distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Broadcasting turns the double loop into one tensor expression: it is the same trick
     behind k-NN, attention scores and the RBF kernel.
     """
-    # Hint: x[:, None, :] has shape (N, 1, D) and y[None, :, :] has shape (1, M, D);
-    # subtracting them broadcasts to (N, M, D). Square, then sum over the last dim.
+    # Hint: give x and y each a size-1 dimension in a different place, so that one
+    # subtraction produces every (row of x, row of y) difference at once: (N, M, D).
+    # (Two lines on purpose: the whole idea is one broadcast expression.)
     # BEGIN SOLUTION(task1_1): Return the (N, M) squared distances using broadcasting only (no loops, no torch.cdist).
     diff = x[:, None, :] - y[None, :, :]
     return (diff * diff).sum(dim=-1)
@@ -71,11 +72,13 @@ def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     Raises ValueError for a label outside the range: silently writing out of bounds is
     the classic bug this guards against.
     """
-    # Hint: start from torch.zeros, then write 1.0 at (row i, column labels[i]) with
-    # advanced indexing out[torch.arange(N), labels] = 1 or with Tensor.scatter_.
-    # BEGIN SOLUTION(task1_2): Return a (N, num_classes) float32 tensor with a single 1.0 per row; ValueError on a bad label.
-    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes}); got min {labels.min()} and max {labels.max()}")
+    # Hint: check the labels before writing anything (a negative index does not fail, it
+    # wraps around to the last column). Then start from zeros and write one 1.0 per row,
+    # with one indexing operation rather than a loop.
+    # BEGIN SOLUTION(task1_2): Return a (N, num_classes) float32 tensor with a single 1.0 per row; ValueError naming any bad label.
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.numel():
+        raise ValueError(f"labels must lie in [0, {num_classes}); got out-of-range label(s) {bad.unique().tolist()}")
     out = torch.zeros(labels.shape[0], num_classes, dtype=torch.float32, device=labels.device)
     out[torch.arange(labels.shape[0], device=labels.device), labels] = 1.0
     return out
@@ -94,9 +97,10 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
     Where the mask selects nothing the result is 0 (not NaN): padded sequences in a batch
     hit this case, and one NaN would poison a whole training step.
     """
-    # Hint: multiply by mask.to(x.dtype), sum both numerator and count over dim, and keep
-    # the count at least 1 with clamp(min=1) before dividing.
-    # BEGIN SOLUTION(task1_3): Return sum(x * mask) / count(mask) over dim, with 0 (not NaN) where the mask is empty.
+    # Hint: the mask may be smaller than x (shape (D,), or size 1 along dim) and still
+    # select entries in every row. So count the selected entries of *x*, not of the mask:
+    # give the mask x's full shape before you count. An empty selection must not divide by 0.
+    # BEGIN SOLUTION(task1_3): Return the mean of the selected entries over dim, with 0 (not NaN) where nothing is selected.
     weights = mask.to(x.dtype).expand_as(x)
     total = (x * weights).sum(dim=dim)
     count = weights.sum(dim=dim)
@@ -115,7 +119,9 @@ def normalize_rows(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     x: (N, D) float tensor -> (N, D) tensor of the same dtype. A row of zeros stays zeros
     (dividing by max(norm, eps) instead of norm), which is what F.normalize does too.
     """
-    # Hint: keepdim=True keeps the norms as (N, 1) so the division broadcasts over D.
+    # Hint: keep the reduced dimension when you compute the norms, so the division
+    # broadcasts over each row; a zero row must not become NaN.
+    # (Two lines on purpose: the idea is one safe division.)
     # BEGIN SOLUTION(task1_4): Divide each row by max(its L2 norm, eps), keeping zero rows at zero.
     norms = x.norm(dim=1, keepdim=True)
     return x / norms.clamp(min=eps)
@@ -135,8 +141,9 @@ def numerical_grad(f, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     Returns a tensor shaped like x with (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) at i.
     This is how you check any backward pass you write by hand (task1_6).
     """
-    # Hint: loop over x.numel() positions of a flattened copy; perturb one entry at a
-    # time, and evaluate f under torch.no_grad() so no graph is built.
+    # Hint: work on a copy (the caller's x must not change) and nudge one entry at a time,
+    # both ways, putting it back afterwards. A flat view of the copy lets one loop reach
+    # every entry whatever the shape; no graph is needed for these evaluations.
     # BEGIN SOLUTION(task1_5): Return the central-difference gradient of f at x, same shape as x.
     x = x.detach().clone()
     flat = x.view(-1)
@@ -170,8 +177,9 @@ class LogSumExp(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, dim: int) -> torch.Tensor:
-        # Hint: m = x.amax(dim, keepdim=True); lse = m + log(sum(exp(x - m))).
-        # Save what backward needs with ctx.save_for_backward (x and the result).
+        # Hint: log-sum-exp does not change if you subtract a constant from every entry and
+        # add it back outside the log: pick the row maximum so exp() never overflows.
+        # Save what backward needs on ctx (the input and the result).
         # BEGIN SOLUTION(task1_6): Compute the stable log-sum-exp over dim and save tensors for backward.
         m = x.amax(dim=dim, keepdim=True)
         m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # all -inf rows: avoid inf - inf
@@ -183,9 +191,9 @@ class LogSumExp(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        # Hint: d lse / d x = exp(x - lse) = softmax(x). Return one gradient per forward
-        # input: (grad for x, None for dim).
-        # BEGIN SOLUTION(task1_6): Return (grad_output * softmax(x) along dim, None).
+        # Hint: the derivative of log-sum-exp is the softmax of x, which you can rebuild
+        # from what forward saved. backward returns one value per forward input.
+        # BEGIN SOLUTION(task1_6): Return the gradient for x (the incoming gradient times the softmax along dim) and None for dim.
         x, lse = ctx.saved_tensors
         softmax = (x - lse).exp()
         return grad_output.unsqueeze(ctx.dim) * softmax, None
@@ -210,14 +218,16 @@ def node_name(fn) -> str:
 def graph_edges(t: torch.Tensor) -> list[tuple[str, str]]:
     """Edges of the graph that produced t, from t.grad_fn down to the leaves.
 
-    Returns a list of (parent, child) node names in depth-first order, each edge once,
-    e.g. [('SumBackward0', 'MulBackward0'), ('MulBackward0', 'AccumulateGrad'), ...].
+    Returns a list of (parent, child) node names in depth-first order: one pair per input
+    of each node, every node expanded once. So (a * a).sum() gives
+    [('SumBackward0', 'MulBackward0'), ('MulBackward0', 'AccumulateGrad'), ('MulBackward0', 'AccumulateGrad')]:
+    the multiplication has two inputs (both a), and a's node is expanded only once.
     A leaf tensor (grad_fn is None) has no edges. This is the graph .backward() walks.
     """
-    # Hint: every node has .next_functions, a tuple of (node or None, index) pairs.
-    # Walk it with a stack, skip None, and remember visited nodes (a node can be
-    # reached twice, e.g. x * x).
-    # BEGIN SOLUTION(task1_7): Walk grad_fn.next_functions depth-first and return (parent, child) name pairs.
+    # Hint: every node lists its inputs in .next_functions (None for an input that needs
+    # no gradient). A node can be reached twice, e.g. in y * y: list each input, but
+    # walk below a node only the first time you meet it.
+    # BEGIN SOLUTION(task1_7): Walk the graph depth-first from t.grad_fn and return (parent, child) name pairs, one per input.
     edges: list[tuple[str, str]] = []
     if t.grad_fn is None:
         return edges
@@ -241,7 +251,7 @@ def to_dot(t: torch.Tensor) -> str:
 
     Every node gets an id from id(node), so two nodes of the same type stay distinct.
     """
-    # BEGIN SOLUTION(task1_7): Return 'digraph {...}' text with one node line per graph node and one 'a -> b' line per edge.
+    # BEGIN SOLUTION(task1_7): Return DOT text: one labelled line per graph node and one arrow line per edge, in a digraph.
     lines = ["digraph autograd {", "  node [shape=box];"]
     if t.grad_fn is not None:
         seen = {t.grad_fn}
@@ -281,8 +291,8 @@ def fit_linear_regression(X: torch.Tensor, y: torch.Tensor, lr: float = 0.1, ste
     you create the parameters with requires_grad=True, call loss.backward(), update them
     inside torch.no_grad() and zero their .grad — the four lines every optimizer hides.
     """
-    # Hint: forget to zero .grad and gradients accumulate across steps; update without
-    # torch.no_grad() and autograd records the update itself.
+    # Hint: forget to reset the gradients and they accumulate across steps; update the
+    # parameters with autograd recording and it records the update itself.
     # BEGIN SOLUTION(task1_8): Run `steps` gradient-descent steps on w (D,) and b (scalar) and return LinearFit.
     w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
     b = torch.zeros((), dtype=X.dtype, requires_grad=True)
@@ -315,16 +325,35 @@ def make_regression_data(config: DemoConfig):
     return X, y, w_true, b_true
 
 
+def tour_of_the_pieces() -> None:
+    """Tasks 1.1-1.7 once each, in order (a starter meets its TODOs in the README's order)."""
+    x, y = torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.tensor([[1.0, 0.0]])
+    print("1.1 pairwise_sq_distances:", pairwise_sq_distances(x, y).tolist())
+    print("1.2 one_hot([2, 0], 3):", one_hot(torch.tensor([2, 0]), 3).tolist())
+    values, mask = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[True, False]])
+    print("1.3 masked_mean(dim=0) with a mask that broadcasts along dim:", masked_mean(values, mask, dim=0).tolist())
+    rows = normalize_rows(torch.tensor([[3.0, 4.0], [0.0, 0.0]]))
+    print("1.4 normalize_rows keeps a zero row at zero:", [[round(v, 4) for v in row] for row in rows.tolist()])
+    point = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    print("1.5 numerical_grad of sum(x^2) at [1, 2]:", [round(v, 6) for v in numerical_grad(lambda t: (t**2).sum(), point).tolist()])
+    big = torch.tensor([[1000.0, 1000.0]], requires_grad=True)
+    lse = logsumexp(big, dim=1)
+    lse.sum().backward()
+    print(f"1.6 logsumexp([1000, 1000]) = {lse.item():.4f} (no overflow); its gradient "
+          f"{[round(v, 3) for v in big.grad[0].tolist()]}")
+
+
 def main(config: DemoConfig = DemoConfig()):
+    tour_of_the_pieces()
     X, y, w_true, b_true = make_regression_data(config)
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    loss = (a * a).sum()
+    print("1.7 graph of (a * a).sum():", " ; ".join(f"{p} -> {c}" for p, c in graph_edges(loss)))
+    print("1.8 fit_linear_regression:")
     fit = fit_linear_regression(X, y, lr=config.lr, steps=config.steps)
     print(f"true   w = {w_true.tolist()}, b = {b_true.item():+.3f}")
     print(f"fitted w = {[round(v, 3) for v in fit.weight.tolist()]}, b = {fit.bias.item():+.3f}")
     print(f"loss: {fit.losses[0]:.4f} -> {fit.losses[-1]:.4f} in {config.steps} steps")
-
-    a = torch.tensor([1.0, 2.0], requires_grad=True)
-    loss = (a * a).sum()
-    print("graph of (a * a).sum():", " ; ".join(f"{p} -> {c}" for p, c in graph_edges(loss)))
 
     import matplotlib
 

@@ -11,9 +11,8 @@ Tasks, in the README's order:
     task2_1  MyLinear             nn.Parameter, nn.Linear's initialisation, forward, extra_repr
     task2_2  RunningStandardize   buffers vs parameters; train vs eval behaviour
     task2_3  ActivationRecorder   forward hooks in a context manager that always cleans up
-    task2_4  gradient_norms       per-layer gradient norms without touching .grad
-    task2_5  count_parameters     what "model size" means, frozen and shared weights included
-    task2_6  MLP                  module composition with argument checking (the deliverable)
+    task2_4  count_parameters / gradient_norms   what a model holds, and which layers learn
+    task2_5  MLP                  module composition (the deliverable)
 
 Run the demo:   python lab2_modules/solution.py   (prints the model, writes lab2_modules/outputs/lab2_mlp.png)
 Grade yourself: pytest -m lab2                    (your starter.py; --impl solution for this file)
@@ -67,10 +66,10 @@ class MyLinear(nn.Module):
             )
         self.in_features = in_features
         self.out_features = out_features
-        # Hint: torch.empty(out_features, in_features) wrapped in nn.Parameter; for no bias use
-        # self.register_parameter("bias", None) so `self.bias` exists and state_dict skips it.
-        # Then call self.reset_parameters() to fill them.
-        # BEGIN SOLUTION(task2_1): Register weight (out, in) and bias (out,) as nn.Parameter (bias None when bias=False), then reset_parameters().
+        # Hint: assigning a Parameter to an attribute is what registers it. Allocate the
+        # tensors here and let reset_parameters() fill them. Without a bias, `self.bias` must
+        # still exist (as None) without becoming an entry of state_dict().
+        # BEGIN SOLUTION(task2_1): Register the weight (out, in) and the bias (out,) as parameters (no bias when bias=False), then fill them.
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         if bias:
             self.bias = nn.Parameter(torch.empty(out_features))
@@ -85,10 +84,9 @@ class MyLinear(nn.Module):
         The bound keeps the output's variance close to the input's whatever the width: too
         large and activations explode layer after layer, too small and they vanish.
         """
-        # Hint: nn.Linear calls nn.init.kaiming_uniform_(weight, a=math.sqrt(5)), which works
-        # out to U(-bound, bound) with bound = 1 / sqrt(in_features); the bias uses the same
-        # bound. Write into the parameters in place (uniform_) inside torch.no_grad().
-        # BEGIN SOLUTION(task2_1): Fill weight and bias in place with U(-1/sqrt(in_features), 1/sqrt(in_features)).
+        # Hint: the docstring gives the distribution; the bias uses the same bound. Write into
+        # the existing parameters in place, with autograd not recording.
+        # BEGIN SOLUTION(task2_1): Fill weight and bias in place from the uniform distribution of the docstring.
         bound = 1.0 / math.sqrt(self.in_features)
         with torch.no_grad():
             self.weight.uniform_(-bound, bound)
@@ -97,8 +95,9 @@ class MyLinear(nn.Module):
         # END SOLUTION
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Hint: x @ self.weight.T works for any number of leading dimensions.
-        # BEGIN SOLUTION(task2_1): Return x @ weight.T (+ bias when there is one).
+        # Hint: a matrix product with the transposed weight works for any number of leading
+        # dimensions; the bias is optional.
+        # BEGIN SOLUTION(task2_1): Return the affine map of the docstring, adding the bias only when there is one.
         out = x @ self.weight.T
         if self.bias is not None:
             out = out + self.bias
@@ -107,7 +106,8 @@ class MyLinear(nn.Module):
 
     def extra_repr(self) -> str:
         """What print(model) shows inside the parentheses: MyLinear(in_features=3, out_features=4, bias=True)."""
-        # BEGIN SOLUTION(task2_1): Return "in_features=..., out_features=..., bias=True|False".
+        # (One line, the last small piece of task 2.1.)
+        # BEGIN SOLUTION(task2_1): Return the three settings as in the docstring's example (bias True or False).
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         # END SOLUTION
 
@@ -138,9 +138,10 @@ class RunningStandardize(nn.Module):
         if eps <= 0:
             raise ValueError(f"eps must be positive, got {eps}")
         self.num_features, self.momentum, self.eps = num_features, momentum, eps
-        # Hint: self.register_buffer(name, tensor). Start the mean at 0 and the variance at 1,
-        # so that an untrained module in eval mode is the identity.
-        # BEGIN SOLUTION(task2_2): Register buffers running_mean (zeros) and running_var (ones), both (num_features,).
+        # Hint: running statistics are state, not parameters: nn.Module has a registration
+        # call for exactly that. Start so that an untrained module in eval mode is the identity.
+        # (Two lines on purpose: choosing buffers over parameters is the whole idea.)
+        # BEGIN SOLUTION(task2_2): Register the running mean (zeros) and running variance (ones) as buffers of shape (num_features,).
         self.register_buffer("running_mean", torch.zeros(num_features))
         self.register_buffer("running_var", torch.ones(num_features))
         # END SOLUTION
@@ -156,10 +157,9 @@ class RunningStandardize(nn.Module):
                 "RunningStandardize needs at least 2 samples per batch in training mode (a variance of one "
                 "sample is undefined); use a larger batch or call .eval() first"
             )
-        # Hint: self.training tells you the mode. In training mode compute mean and var over
-        # dim 0 (var(unbiased=False) to normalise, var(unbiased=True) for the running update)
-        # and update the buffers in place under torch.no_grad() — they are state, not part of
-        # the graph. In eval mode use the buffers.
+        # Hint: the module knows its mode. Training normalises with the batch's own statistics
+        # (the biased variance) and folds them into the buffers (the unbiased variance), in
+        # place and outside the graph; eval only reads the buffers.
         # BEGIN SOLUTION(task2_2): Normalise with batch stats and update the buffers in training mode; use the buffers in eval mode.
         if self.training:
             mean = x.mean(dim=0)
@@ -207,11 +207,10 @@ class ActivationRecorder:
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
 
     def __enter__(self) -> ActivationRecorder:
-        # Hint: module = self.model.get_submodule(name); a forward hook has the signature
-        # hook(module, inputs, output) and is registered with module.register_forward_hook(hook),
-        # which returns a handle: keep it. Bind the name with a default argument
-        # (lambda m, i, o, name=name: ...) or functools.partial, not a loop variable.
-        # BEGIN SOLUTION(task2_3): Register a forward hook on each named submodule that appends output.detach(); keep the handles; return self.
+        # Hint: one forward hook per name, each keeping its handle for __exit__. Pitfall: a
+        # function defined in a loop that reads the loop variable sees its *last* value when it
+        # finally runs — bind each hook's name at the moment you create it.
+        # BEGIN SOLUTION(task2_3): Hook every named submodule so it stores its output (detached) under its own name; keep the handles; return self.
         for name in self.layer_names:
             module = self.model.get_submodule(name)
 
@@ -223,9 +222,9 @@ class ActivationRecorder:
         # END SOLUTION
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
-        # Hint: __exit__ runs on a normal exit and when the block raises. Return False so an
-        # exception still propagates to the caller.
-        # BEGIN SOLUTION(task2_3): Remove every hook handle (handle.remove()), clear the list and return False.
+        # Hint: __exit__ runs on a normal exit and when the block raises. Its return value
+        # decides whether an exception is swallowed: it must not be.
+        # BEGIN SOLUTION(task2_3): Detach every hook you registered, forget the handles, and let any exception propagate.
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
@@ -234,8 +233,23 @@ class ActivationRecorder:
 
 
 # ---------------------------------------------------------------------------
-# task2_4 — gradient_norms: which layers learn, which vanish
+# task2_4 — Inspecting a model: count_parameters and gradient_norms
 # ---------------------------------------------------------------------------
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of scalar parameters in the model ("model size").
+
+    trainable_only=True counts only parameters with requires_grad (what the optimizer
+    updates). A parameter shared by two layers counts once (parameters() yields it once).
+    Buffers are not parameters and never count.
+    """
+    # Hint: every parameter knows how many scalars it holds and whether it is trainable.
+    # (A one-line block on purpose: the warm-up of task 2.4, the same walk over parameters
+    # that gradient_norms below does layer by layer.)
+    # BEGIN SOLUTION(task2_4): Count the scalars of the model's parameters (the trainable ones only, when asked).
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+    # END SOLUTION
 
 
 def gradient_norms(model: nn.Module, loss: torch.Tensor) -> dict[str, float]:
@@ -247,12 +261,11 @@ def gradient_norms(model: nn.Module, loss: torch.Tensor) -> dict[str, float]:
     Leaves every `.grad` untouched and keeps the graph (retain_graph=True), so the caller can
     still call loss.backward(): a monitoring tool must not change training.
     """
-    # Hint: collect [(module name, its trainable parameters)] with
-    # module.parameters(recurse=False) over model.named_modules(); then one call
-    # torch.autograd.grad(loss, all_params, retain_graph=True, allow_unused=True) returns the
-    # gradients without writing .grad. The norm of several tensors together is
-    # sqrt(sum of their squared norms).
-    # BEGIN SOLUTION(task2_4): Return {layer name: L2 norm of its parameters' gradients} computed with torch.autograd.grad.
+    # Hint: a layer's "own" parameters are those not inside its children. Ask autograd for
+    # the gradients as return values instead of letting backward write .grad, keep the graph
+    # for the caller, and accept parameters that never reached the loss. The norm of several
+    # tensors together is the square root of the sum of their squared norms.
+    # BEGIN SOLUTION(task2_4): Return {layer name: L2 norm of its own parameters' gradients} without writing any .grad.
     layers = []
     for name, module in model.named_modules():
         params = [p for p in module.parameters(recurse=False) if p.requires_grad]
@@ -273,24 +286,7 @@ def gradient_norms(model: nn.Module, loss: torch.Tensor) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------
-# task2_5 — count_parameters
-# ---------------------------------------------------------------------------
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of scalar parameters: sum of p.numel() over model.parameters().
-
-    trainable_only=True counts only parameters with requires_grad (what the optimizer
-    updates). A parameter shared by two layers counts once (parameters() yields it once).
-    Buffers are not parameters and never count.
-    """
-    # BEGIN SOLUTION(task2_5): Sum p.numel() over model.parameters(), skipping frozen ones when trainable_only.
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-    # END SOLUTION
-
-
-# ---------------------------------------------------------------------------
-# task2_6 — MLP: composition (the deliverable)
+# task2_5 — MLP: composition (the deliverable)
 # ---------------------------------------------------------------------------
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -327,12 +323,6 @@ class MLP(nn.Module):
         norm: str | None = None,
     ):
         super().__init__()
-        # Hint: check the arguments first, each with its own message (see the docstring).
-        # Then build a list of modules: for each hidden size h, nn.Linear(previous, h), the
-        # norm (nn.BatchNorm1d(h) or nn.LayerNorm(h)), ACTIVATIONS[activation](), and
-        # nn.Dropout(dropout) when dropout > 0; finish with nn.Linear(previous, out_dim) and
-        # wrap everything in nn.Sequential. A plain Python list would NOT register anything.
-        # BEGIN SOLUTION(task2_6): Validate the arguments (ValueError with a clear message) and build self.layers = nn.Sequential(...).
         hidden_dims = list(hidden_dims)
         if in_dim <= 0 or out_dim <= 0:
             raise ValueError(f"in_dim and out_dim must be positive, got in_dim={in_dim}, out_dim={out_dim}")
@@ -349,6 +339,10 @@ class MLP(nn.Module):
                 f"hidden_dims is empty, so there is no hidden layer for norm={norm!r} / dropout={dropout}: "
                 "give at least one hidden size, or use norm=None and dropout=0.0 for a linear model"
             )
+        # Hint: one block per hidden size, in the docstring's order, each layer's input size
+        # being the previous output size; norm and dropout only when asked for. Keep the
+        # blocks in a container that registers them: a plain Python list registers nothing.
+        # BEGIN SOLUTION(task2_5): Build self.layers: the hidden blocks of the docstring, then the output layer, in one registered container.
         modules: list[nn.Module] = []
         previous = in_dim
         for h in hidden_dims:
@@ -407,6 +401,14 @@ def main(config: DemoConfig = DemoConfig()):
     standardize(X)  # training mode: updates the running statistics
     print(f"RunningStandardize buffers after one batch: mean={standardize.running_mean.tolist()}, "
           f"var={standardize.running_var.tolist()}; parameters: {list(standardize.parameters())}")
+
+    # Tasks 2.3 and 2.4 on a small net of your own layers, before the MLP of task 2.5.
+    probe = nn.Sequential(MyLinear(2, 8), nn.Tanh(), MyLinear(8, 2))
+    with ActivationRecorder(probe, ["1"]) as recorder:
+        probe(X)
+    print(f"ActivationRecorder on MyLinear -> Tanh -> MyLinear: layer '1' output {tuple(recorder.outputs['1'][0].shape)}; "
+          f"count_parameters: {count_parameters(probe)}; gradient norms: "
+          + ", ".join(f"{name} {value:.3f}" for name, value in gradient_norms(probe, F.cross_entropy(probe(X), y)).items()))
 
     model = MLP(2, config.hidden_dims, 2, activation="gelu", dropout=config.dropout, norm=config.norm)
     print(model)

@@ -15,8 +15,10 @@ Tasks, in the README's order:
     task3_3  warmup_cosine                        linear warmup, cosine decay to a floor
     task3_4  EarlyStopping                        patience and min_delta, "min" and "max"
     task3_5  capture_rng_state / restore_rng_state   where randomness lives (shuffling, dropout)
-    task3_6  save_checkpoint / load_checkpoint    atomic writes, weights_only loads, clear errors
-    task3_7  fit                                  validation, early stopping, best.pt/last.pt, resume
+    task3_6  save_checkpoint                      atomic writes: a crash never leaves a half-written file
+    task3_7  load_checkpoint                      weights_only loads, clear errors, every state restored
+    task3_8  fit                                  the epoch loop: validate, early-stop, best.pt/last.pt, log
+    task3_9  resume_run                           continue from last.pt, bit-identically
 
 Run the demo:   python lab3_training_loop/starter.py   (trains, stops early, resumes; writes
                 lab3_training_loop/outputs/lab3_curves.png and outputs/run/{best,last}.pt)
@@ -100,15 +102,17 @@ def train_one_epoch(
     if max_grad_norm is not None and not max_grad_norm > 0:
         raise ValueError(f"max_grad_norm must be positive (or None for no clipping), got {max_grad_norm}")
     model.train()
-    # Hint: iterate the loader in groups: batches = iter(loader), then
-    # group = list(itertools.islice(batches, grad_accum_steps)) until it comes back empty.
-    # Knowing the group's batches up front gives group_size = total samples in the group.
-    # Per group: optimizer.zero_grad(); for each batch compute loss = loss_fn(model(x), y) and
-    # backward (loss * len(y) / group_size); then clip (torch.nn.utils.clip_grad_norm_ returns
-    # the norm before clipping; torch.nn.utils.get_total_norm measures it without clipping),
-    # optimizer.step(), scheduler.step(). Sum loss.item() * len(y) and the correct
-    # predictions for the metrics.
-    raise NotImplementedError('TODO(task3_1): Train one epoch with grad accumulation (exact scaling), optional clipping and per-step scheduling; return the metrics dict.')
+    total_loss, correct, seen, steps, grad_norm = 0.0, 0, 0, 0, None  # fill these for the returned metrics
+    # Hint: take the batches a group at a time, so you know the group's total size before the
+    # first backward: each batch's mean loss then gets its exact share of the group's mean.
+    # Clear the gradients once per group, not per batch. The norm to report is the one
+    # *before* clipping, and the scheduler moves once per optimizer step.
+    # (About 28 lines: one optimizer step over a group is a single idea, and splitting the
+    # scaling from the step would hide it.)
+    raise NotImplementedError('TODO(task3_1): Train one epoch in groups of grad_accum_steps batches (exact loss scaling), clip if asked, step the optimizer and the scheduler once per group.')
+    if seen == 0:
+        raise ValueError("the training loader yielded no batches: is the dataset empty?")
+    return {"loss": total_loss / seen, "accuracy": correct / seen, "steps": steps, "grad_norm": grad_norm}
 
 
 # ---------------------------------------------------------------------------
@@ -124,11 +128,10 @@ def evaluate(model: nn.Module, loader, loss_fn, device: str | torch.device = "cp
     every submodule back in the mode it was in — also when an error interrupts it — so it
     can be called in the middle of training.
     """
-    # Hint: remember each module's mode first: modes = {m: m.training for m in model.modules()}
-    # (a model in training can hold a submodule deliberately in eval mode, e.g. a frozen
-    # BatchNorm). Then model.eval(), and the loop inside `with torch.no_grad():`. Restore the
-    # modes in a `finally:` block (m.train(mode) per module, or m.training = mode).
-    raise NotImplementedError("TODO(task3_2): Evaluate in eval mode under torch.no_grad(), restoring every module's previous mode afterwards.")
+    # Hint: eval mode and "no autograd" are two different switches; you need both. A model
+    # in training can hold a submodule deliberately in eval mode (a frozen BatchNorm), so
+    # remember every module's own mode, and put them back even when an error interrupts.
+    raise NotImplementedError("TODO(task3_2): Measure mean loss and accuracy with dropout/BatchNorm in eval mode and autograd off, then restore each module's previous mode.")
 
 
 # ---------------------------------------------------------------------------
@@ -154,10 +157,9 @@ def warmup_cosine(
         )
     if not 0.0 <= min_lr_ratio <= 1.0:
         raise ValueError(f"min_lr_ratio is a fraction of the base lr in [0, 1], got {min_lr_ratio}")
-    # Hint: write factor(step) -> float from the docstring's formula and return
-    # torch.optim.lr_scheduler.LambdaLR(optimizer, factor). LambdaLR multiplies each param
-    # group's initial lr by factor(number of scheduler.step() calls so far).
-    raise NotImplementedError('TODO(task3_3): Return a LambdaLR whose factor is the linear warmup then the cosine decay of the docstring.')
+    # Hint: torch has a scheduler that multiplies each group's initial lr by a function of
+    # the step count that you supply: write that function from the docstring's formula.
+    raise NotImplementedError('TODO(task3_3): Return a scheduler whose multiplier follows the docstring: linear warmup, then cosine decay to the floor.')
 
 
 # ---------------------------------------------------------------------------
@@ -189,10 +191,10 @@ class EarlyStopping:
 
     def step(self, value: float) -> bool:
         """Record one epoch's value; return True when training should stop."""
-        # Hint: decide `improved` (careful: any comparison with NaN is False, which is
-        # what we want), then update best and num_bad_epochs, and return
-        # num_bad_epochs >= patience.
-        raise NotImplementedError('TODO(task3_4): Update best / improved / num_bad_epochs for this value and return whether to stop.')
+        # Hint: first decide whether this value improves on the best by more than min_delta,
+        # in the direction of the mode (the first value has nothing to beat; any comparison
+        # with NaN is False, which is what we want). Then update the three attributes.
+        raise NotImplementedError('TODO(task3_4): Update best / improved / num_bad_epochs for this value and return whether patience has run out.')
 
     def state_dict(self) -> dict:
         return {"best": self.best, "improved": self.improved, "num_bad_epochs": self.num_bad_epochs}
@@ -245,8 +247,8 @@ def capture_rng_state(generators: dict[str, torch.Generator] | None = None) -> d
              "python": random.getstate(), "numpy": _numpy_state(),
              "generators": {name: generator.get_state()} for the given generators}.
     """
-    # Hint: torch.get_rng_state(), torch.cuda.get_rng_state_all() (guard it with
-    # torch.cuda.is_available()), random.getstate(), _numpy_state(), g.get_state().
+    # Hint: every random stream listed in the docstring has a getter for its state; the CUDA
+    # one only exists on a machine with a GPU. NumPy's comes from the helper above.
     raise NotImplementedError('TODO(task3_5): Return a dict with the torch, cuda (if available), python, numpy and named generator states.')
 
 
@@ -257,13 +259,13 @@ def restore_rng_state(state: dict, generators: dict[str, torch.Generator] | None
     A CUDA state saved on a machine with more GPUs than this one is restored for the GPUs
     that exist; one saved without CUDA leaves the CUDA RNG alone.
     """
-    # Hint: torch.set_rng_state, torch.cuda.set_rng_state(s, device_index) for the GPUs that
-    # exist, random.setstate, _set_numpy_state, generator.set_state.
+    # Hint: the mirror image of capture_rng_state, one setter per stream. Restore only the
+    # GPUs this machine has, and refuse (clearly) a generator name the state does not hold.
     raise NotImplementedError('TODO(task3_5): Restore the torch, cuda, python, numpy and named generator states from `state`.')
 
 
 # ---------------------------------------------------------------------------
-# task3_6 — Checkpoints: atomic saves, safe loads, clear errors
+# task3_6 — save_checkpoint: atomic writes
 # ---------------------------------------------------------------------------
 
 CHECKPOINT_FORMAT = "lab3-checkpoint-v1"
@@ -286,8 +288,9 @@ def save_checkpoint(
 ) -> Path:
     """Write everything needed to resume training to `path`, atomically.
 
-    The file holds {"format", "epoch", "best", "model", "optimizer", "scheduler", "rng",
-    "extra"}: state dicts, capture_rng_state(generators), and any extra keyword values
+    The file holds {"format", "epoch", "best", "model", "optimizer", "scheduler",
+    "scheduler_type", "rng", "extra"}: state dicts, the scheduler's class name (so that
+    load_checkpoint can refuse another kind), capture_rng_state(generators), and any extra keyword values
     (plain Python values and tensors only, so that weights_only=True can load them).
     Atomic: the data goes to a temporary file in the same folder, which os.replace() then
     renames over `path` in one step. A crash mid-write leaves the previous file intact and
@@ -295,11 +298,16 @@ def save_checkpoint(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Hint: build the dict, then tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # (same folder: os.replace is only atomic within one file system). Inside try:
-    # open tmp for writing, torch.save(checkpoint, f), f.flush(), os.fsync(f.fileno()),
-    # then os.replace(tmp, path). On any exception: tmp.unlink(missing_ok=True) and re-raise.
-    raise NotImplementedError('TODO(task3_6): Build the checkpoint dict and write it atomically (temporary file, fsync, os.replace; clean up on failure).')
+    # Hint: never write onto the only good copy. Write a temporary file next to the target
+    # (a rename is atomic only within one file system), make sure its bytes reached the
+    # disk, then rename it over the target in one step. If anything fails, remove the
+    # temporary file and let the error propagate.
+    raise NotImplementedError('TODO(task3_6): Build the checkpoint dict of the docstring and write it atomically (temporary file, flushed to disk, renamed; cleaned up on failure).')
+
+
+# ---------------------------------------------------------------------------
+# task3_7 — load_checkpoint: safe loads, clear errors
+# ---------------------------------------------------------------------------
 
 
 def load_checkpoint(
@@ -319,20 +327,27 @@ def load_checkpoint(
     Returns the checkpoint dict ("epoch", "best", "extra", ...).
     Raises FileNotFoundError for a missing file, and CheckpointError — with what went wrong
     and what to do — for a truncated or corrupt file, a file that is not a checkpoint, one
-    that holds arbitrary Python objects, or one saved from a different model/optimizer.
+    that holds arbitrary Python objects, one saved from a different model/optimizer, or a
+    scheduler state of another kind than `scheduler` (a LambdaLR state in a StepLR).
     """
     path = Path(path)
-    # Hint: check path.is_file() first. Wrap torch.load(path, map_location=map_location,
-    # weights_only=True) in try/except: a truncated file raises RuntimeError or EOFError, a
-    # forbidden object pickle.UnpicklingError with "Unsupported global" in its message.
-    # Check it is a dict with "format" == CHECKPOINT_FORMAT. model.load_state_dict raises
-    # RuntimeError on missing/unexpected keys or shape mismatches, optimizer.load_state_dict
-    # ValueError: turn those into CheckpointError too ("raise ... from error").
-    raise NotImplementedError('TODO(task3_6): Load with weights_only=True, turn every failure into FileNotFoundError/CheckpointError with a clear message, restore the states.')
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}: check the path (and that training saved one there)")
+    # Hint: a checkpoint file is a pickle, and a pickle can run code when loaded: ask torch
+    # for the safe mode that only accepts tensors and plain containers. Then translate each
+    # way reading can fail (truncated, empty, forbidden object) into one clear CheckpointError
+    # that names the file, keeping the original error as the cause.
+    raise NotImplementedError('TODO(task3_7): Read the file in the safe mode and turn every reading failure into a CheckpointError naming the file.')
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a checkpoint written by save_checkpoint (no format {CHECKPOINT_FORMAT!r})")
+    # Hint: loading a state dict into the wrong model, optimizer or scheduler either raises
+    # a library error or, worse, succeeds silently (two schedulers' states are plain dicts).
+    # Check what you can, translate what raises, and restore the random streams last.
+    raise NotImplementedError('TODO(task3_7): Restore model, optimizer, scheduler (refusing a different kind) and RNG states, each failure a CheckpointError.')
 
 
 # ---------------------------------------------------------------------------
-# task3_7 — fit: the whole loop (the deliverable)
+# task3_8 — fit: the epoch loop (the deliverable)
 # ---------------------------------------------------------------------------
 
 
@@ -344,7 +359,7 @@ def log_metrics(path: Path, rows: list[dict], append: bool = True) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    new_file = not append or not path.exists()
+    new_file = not append or not path.exists() or path.stat().st_size == 0
     with open(path, "a" if append else "w", newline="") as file:
         if path.suffix == ".csv":
             writer = csv.DictWriter(file, fieldnames=list(rows[0]) if rows else [])
@@ -354,6 +369,60 @@ def log_metrics(path: Path, rows: list[dict], append: bool = True) -> None:
         else:
             for row in rows:
                 file.write(json.dumps(row) + "\n")
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Fail now, with the path and the reason, if `path` cannot be written — not after an epoch of work."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        with open(path, "a"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as error:
+        raise OSError(f"cannot write the {what} {path}: {error.strerror or error}. Choose another path "
+                      "(or fix the folder's permissions) before training") from error
+
+
+def epoch_row(epoch: int, lr: float, train: dict, val: dict, seconds: float) -> dict:
+    """One history row from train_one_epoch's and evaluate's metrics.
+
+    Raises FloatingPointError for a non-finite validation loss: the weights of this epoch
+    are not worth saving, and nothing downstream (early stopping, best.pt) can rank a NaN.
+    """
+    if not math.isfinite(val["loss"]):
+        raise FloatingPointError(
+            f"the validation loss is {val['loss']} after epoch {epoch} (train loss {train['loss']:.4f}): the model "
+            "produces non-finite outputs on the validation data, or that data holds NaN/inf. Stopped before saving "
+            "this epoch, so best.pt and last.pt still hold earlier epochs. Lower the learning rate or check the data"
+        )
+    return {
+        "epoch": epoch, "lr": lr,
+        "train_loss": train["loss"], "train_accuracy": train["accuracy"],
+        "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+        "grad_norm": train["grad_norm"], "steps": train["steps"],
+        "seconds": round(seconds, 4),
+    }
+
+
+def start_or_resume(resume, last_path, model, optimizer, scheduler, stopper, *, generators, metrics_path, monitor):
+    """fit's start: (first epoch, history so far, had the run already stopped early?).
+
+    A fresh run starts at epoch 1 with an empty metrics log; resume=True with an existing
+    last.pt continues it (resume_run), and says so when that run had stopped early.
+    """
+    if resume and last_path.exists():
+        start, history, stopped = resume_run(last_path, model, optimizer, scheduler, stopper,
+                                             generators=generators, metrics_path=metrics_path)
+        if stopped:
+            print(f"{last_path}: this run had already stopped early after epoch {start - 1} ({monitor} did not "
+                  f"improve for {stopper.num_bad_epochs} epochs; best {stopper.best}). Nothing to train: start a "
+                  "new run (another checkpoint_dir) to train further.")
+        return start, history, stopped
+    if metrics_path is not None and metrics_path.exists():
+        metrics_path.unlink()  # a fresh run starts a fresh log
+    return 1, [], False
 
 
 def fit(
@@ -378,17 +447,14 @@ def fit(
 ) -> list[dict]:
     """Train for up to `epochs` epochs with validation, early stopping and checkpoints.
 
-    Each epoch: train_one_epoch, evaluate on val_loader, one history row
-        {"epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-         "grad_norm", "steps", "seconds"},
-    appended to metrics_path (default checkpoint_dir/metrics.jsonl; a .csv path gives CSV).
-    monitor ("val_loss" -> mode min, "val_accuracy" -> mode max) drives EarlyStopping(patience)
-    (no early stopping when patience is None) and best.pt. With checkpoint_dir, best.pt is
-    written when the monitored value improves and last.pt after every epoch; both hold the
-    history and the early-stopping state. resume=True continues from checkpoint_dir/last.pt
-    when it exists (otherwise starts fresh): same weights, optimizer, scheduler, RNG and
-    loader-generator states, so the result is bit-identical to a run that never stopped.
-    A tqdm bar shows the epochs. Returns the history (all epochs, resumed ones included).
+    Each epoch appends one history row (epoch_row) to the returned history and to metrics_path
+    (default checkpoint_dir/metrics.jsonl; a .csv path gives CSV). monitor ("val_loss" ->
+    mode min, "val_accuracy" -> mode max) drives EarlyStopping(patience) (none when patience
+    is None) and best.pt. With checkpoint_dir, best.pt is written when the monitored value
+    improves and last.pt after every epoch, both holding what a resume needs. resume=True
+    continues from checkpoint_dir/last.pt when it exists, bit-identically (start_or_resume).
+    A NaN validation loss stops with FloatingPointError; an unwritable metrics path fails
+    before the first epoch. Returns the history (all epochs, resumed ones included).
     """
     if monitor not in ("val_loss", "val_accuracy"):
         raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
@@ -399,20 +465,65 @@ def fit(
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if metrics_path is None and checkpoint_dir is not None:
         metrics_path = checkpoint_dir / "metrics.jsonl"
+    metrics_path = Path(metrics_path) if metrics_path is not None else None
+    if metrics_path is not None:
+        check_writable(metrics_path, "metrics file")
     model.to(device)
     generators = loader_generators(train=train_loader, val=val_loader)
     # patience=None: a stopper that never fires (at most epochs - 1 bad epochs in a row) still tracks best.
     stopper = EarlyStopping(patience if patience is not None else epochs, min_delta, "min" if monitor == "val_loss" else "max")
-    # Hint: 1) resume: if resume and checkpoint_dir / "last.pt" exists, load_checkpoint(..., generators=generators);
-    #    start at checkpoint["epoch"] + 1 with history and stopper state from checkpoint["extra"],
-    #    rewrite the metrics file from the history (log_metrics(..., append=False)), and return
-    #    at once if that run had already stopped early. A fresh run deletes an old metrics file.
-    # 2) for each epoch (tqdm(range(start, epochs + 1), initial=start - 1, total=epochs)):
-    #    train_one_epoch, evaluate, build the row, stop = stopper.step(row[monitor]); save best.pt
-    #    if stopper.improved, then last.pt (pass generators=generators and history/early_stopping/
-    #    stopped as extras); log_metrics; bar.set_postfix(...); break when patience and stop.
-    #    Save *after* evaluate: the RNG states in last.pt must be those at the end of the epoch.
-    raise NotImplementedError('TODO(task3_7): Run the epochs (train, evaluate, log, early-stop, save best.pt/last.pt) with resume from last.pt; return the history.')
+    last_path = checkpoint_dir / "last.pt" if checkpoint_dir is not None else None
+    start, history, stopped = start_or_resume(resume, last_path, model, optimizer, scheduler, stopper,
+                                              generators=generators, metrics_path=metrics_path, monitor=monitor)
+    if stopped:
+        return history
+
+    bar = tqdm(range(start, epochs + 1), desc="epochs", unit="epoch", initial=start - 1, total=epochs, disable=not progress)
+    for epoch in bar:
+        started = time.perf_counter()
+        stop = False  # your code sets it when early stopping says so (only with a patience)
+        # Hint: one epoch is: train, measure on the validation data, make the row (epoch_row
+        # above does the bookkeeping and refuses a NaN), let the stopper judge the monitored
+        # value, save — the best file only on an improvement, the last file always, both
+        # *after* evaluating (the random streams must be those at the end of the epoch) and
+        # holding what a resume needs — then log the row. Append the row to `history`.
+        raise NotImplementedError('TODO(task3_8): Run one epoch: train, validate, record the row, decide early stopping (stop), save best.pt / last.pt, log.')
+        row = history[-1]
+        bar.set_postfix(train_loss=f"{row['train_loss']:.3f}", val_loss=f"{row['val_loss']:.3f}",
+                        val_acc=f"{row['val_accuracy']:.3f}")
+        if stop:
+            best = "none" if stopper.best is None else f"{stopper.best:.4f}"
+            bar.write(f"early stopping after epoch {epoch}: {monitor} has not improved for {patience} epochs (best {best})")
+            break
+    bar.close()
+    return history
+
+
+# ---------------------------------------------------------------------------
+# task3_9 — resume_run: continue from last.pt
+# ---------------------------------------------------------------------------
+
+
+def resume_run(
+    last_path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    stopper: EarlyStopping,
+    *,
+    generators: dict[str, torch.Generator],
+    metrics_path: Path | None,
+) -> tuple[int, list[dict], bool]:
+    """Put a run back where last.pt left it; return (first epoch to run, history so far, had it stopped early).
+
+    Restores model, optimizer, scheduler, every RNG and the loader generators (load_checkpoint),
+    the early-stopping state into `stopper`, and rewrites the metrics file from the saved
+    history: an epoch logged after last.pt was written (the process died in between) is
+    dropped, so the log matches the weights.
+    """
+    # Hint: everything you need was saved by fit's epoch loop: the epoch, and the extras you
+    # passed to save_checkpoint. The log is rewritten, not appended to.
+    raise NotImplementedError('TODO(task3_9): Load last.pt with the generators, restore the stopper, rewrite the metrics log, and return (next epoch, history, stopped).')
 
 
 # ---------------------------------------------------------------------------
@@ -462,9 +573,42 @@ def build_run(config: DemoConfig):
     return model, train_loader, val_loader, optimizer, scheduler
 
 
+def tour_of_the_pieces(config: DemoConfig, out: Path) -> None:
+    """Tasks 3.1-3.7 one at a time, in order (a starter meets its TODOs in the README's order)."""
+    loss_fn = nn.CrossEntropyLoss()
+    torch.manual_seed(config.seed)
+    train = TensorDataset(*make_spirals(config.num_train, config.seed, config.label_noise))
+    val = TensorDataset(*make_spirals(config.num_val, config.seed + 1))
+    model = make_classifier(2, 32, 3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
+    epoch = train_one_epoch(model, loader, loss_fn, optimizer, grad_accum_steps=2, max_grad_norm=1.0)
+    print(f"3.1 train_one_epoch: loss {epoch['loss']:.3f} in {epoch['steps']} optimizer steps "
+          f"(grad norm {epoch['grad_norm']:.3f} before clipping)")
+    print(f"3.2 evaluate: validation accuracy after one epoch {evaluate(model, DataLoader(val, 500), loss_fn)['accuracy']:.1%}")
+    dummy = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    schedule, factors = warmup_cosine(dummy, warmup_steps=2, total_steps=8, min_lr_ratio=0.1), []
+    for _ in range(10):
+        factors.append(dummy.param_groups[0]["lr"])
+        dummy.step()
+        schedule.step()
+    print("3.3 warmup_cosine multipliers:", " ".join(f"{f:.2f}" for f in factors))
+    stopper = EarlyStopping(patience=2)
+    print("3.4 EarlyStopping(patience=2) on losses 1.0, 0.8, 0.85, 0.9:", [stopper.step(v) for v in (1.0, 0.8, 0.85, 0.9)])
+    state = capture_rng_state()
+    first = torch.rand(3)
+    restore_rng_state(state)
+    print(f"3.5 capture/restore_rng_state: the same random numbers again: {torch.equal(first, torch.rand(3))}")
+    path = save_checkpoint(out / "tour.pt", model=model, optimizer=optimizer, epoch=1, best=epoch["loss"])
+    print(f"3.6 save_checkpoint: wrote {path.name} atomically")
+    print(f"3.7 load_checkpoint: epoch {load_checkpoint(path, model, optimizer)['epoch']} loaded back (weights_only)")
+
+
 def main(config: DemoConfig = DemoConfig()):
     out = Path(__file__).resolve().parent / "outputs"  # git-ignored
     run_dir = out / "run"
+    tour_of_the_pieces(config, out)
+    print("3.8 fit:")
     model, train_loader, val_loader, optimizer, scheduler = build_run(config)
     common = dict(loss_fn=nn.CrossEntropyLoss(), patience=config.patience, checkpoint_dir=run_dir,
                   grad_accum_steps=config.grad_accum_steps, max_grad_norm=config.max_grad_norm)
@@ -475,7 +619,7 @@ def main(config: DemoConfig = DemoConfig()):
     print(f"ran {len(history)} epochs; best val_loss {best['val_loss']:.4f} (accuracy {best['val_accuracy']:.1%}) "
           f"at epoch {best['epoch']}; metrics in {run_dir / 'metrics.jsonl'}")
 
-    # Resume check: stop a second run after 3 epochs, resume it to 6, compare with the first run's epoch 6.
+    # 3.9 resume_run: stop a second run after 3 epochs, resume it to 6, compare with the first run's epoch 6.
     model2, train2, val2, optimizer2, scheduler2 = build_run(config)
     fit(model2, train2, val2, epochs=3, optimizer=optimizer2, scheduler=scheduler2, progress=False,
         **{**common, "checkpoint_dir": out / "resume", "patience": None})
@@ -483,7 +627,7 @@ def main(config: DemoConfig = DemoConfig()):
     resumed = fit(model3, train3, val3, epochs=6, optimizer=optimizer3, scheduler=scheduler3, progress=False, resume=True,
                   **{**common, "checkpoint_dir": out / "resume", "patience": None})
     same = [a["val_loss"] == b["val_loss"] for a, b in zip(resumed, history[:6])]
-    print(f"stopped after epoch 3 and resumed from last.pt: val_loss of epochs 1-6 bit-identical to the "
+    print(f"3.9 resume_run: stopped after epoch 3 and resumed from last.pt: val_loss of epochs 1-6 bit-identical to the "
           f"uninterrupted run: {all(same) and len(same) == 6}")
 
     best_checkpoint = load_checkpoint(run_dir / "best.pt", model, restore_rng=False)
