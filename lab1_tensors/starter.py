@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 e74443e1c1b01789).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 ca1f4e427016ea6a).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 1 — Tensors & Autograd (starter: your work goes here).
 

@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 4764834923153111).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 50f90a031387cf3d).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 2 — Custom nn.Module (starter: your work goes here).
 

@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 e7ddff108e21a383).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 530bc261efbe2558).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 3 — Training Loop from Scratch (starter: your work goes here).
 
