@@ -81,6 +81,21 @@ def raise_todo_printed_by_demo(output, lab_path):
     raise error
 
 
+def must_raise_value_error(call, why):
+    try:
+        result = call()
+    except ValueError:
+        return
+    pytest.fail(f"expected ValueError ({why}), but it returned {result!r}", pytrace=False)
+
+
+def forward_or_fail(model, x, why):
+    try:
+        return model(x)
+    except RuntimeError as error:
+        pytest.fail(f"{type(model).__name__} failed on an input of shape {tuple(x.shape)} ({why}): {error}", pytrace=False)
+
+
 def bn_stats(model):
     return {name: buf.clone() for name, buf in model.named_buffers() if "running" in name}
 
@@ -124,12 +139,9 @@ def test_conv_output_size_matches_real_conv2d_and_maxpool(lab):
 @pytest.mark.task6_1
 def test_conv_output_size_rejects_kernel_that_does_not_fit(lab):
     assert lab.conv_output_size(32, 3, padding=1) == 32, "a 3x3 'same' convolution keeps 32 pixels"
-    with pytest.raises(ValueError):
-        lab.conv_output_size(4, 7)  # 7 pixels do not fit in 4
-    with pytest.raises(ValueError):
-        lab.conv_output_size(8, 3, dilation=4)  # spans 9 pixels
-    with pytest.raises(ValueError):
-        lab.conv_output_size(8, 3, stride=0)
+    must_raise_value_error(lambda: lab.conv_output_size(4, 7), "a 7-pixel kernel does not fit in 4 pixels")
+    must_raise_value_error(lambda: lab.conv_output_size(8, 3, dilation=4), "a 3-tap kernel with dilation 4 spans 9 pixels > 8")
+    must_raise_value_error(lambda: lab.conv_output_size(8, 3, stride=0), "stride 0 is invalid")
 
 
 # --------------------------------------------------------------------------- task6_2
@@ -144,7 +156,8 @@ def test_conv_bn_act_layers_and_shapes(lab):
     assert conv.bias is None, "no conv bias: the BatchNorm right after it would cancel it"
     assert block(torch.randn(2, 3, 32, 32)).shape == (2, 16, 32, 32), "a 3x3 conv with padding 1 keeps 32x32"
     strided = lab.conv_bn_act(8, 4, kernel_size=5, stride=2, activation=nn.GELU)
-    assert [type(layer) for layer in strided] == [nn.Conv2d, nn.BatchNorm2d, nn.GELU]
+    kinds = [type(layer) for layer in strided]
+    assert kinds == [nn.Conv2d, nn.BatchNorm2d, nn.GELU], f"activation=nn.GELU: the block ends in GELU; got {kinds}"
     assert strided(torch.randn(2, 8, 15, 15)).shape == (2, 4, 8, 8), "kernel 5, padding 2, stride 2: 15 -> 8"
     assert len(lab.conv_bn_act(4, 4, activation=None)) == 2, "activation=None leaves out the activation"
 
@@ -171,6 +184,8 @@ def test_fresh_residual_block_is_the_identity_for_same_shape(lab):
     assert isinstance(block.shortcut, nn.Identity), "same shape: the shortcut is nn.Identity()"
     x = torch.randn(4, 8, 10, 10)
     out = block(x)  # training mode: BN uses batch statistics, gamma = 0 still zeroes the branch
+    if torch.equal(out, x):
+        pytest.fail("a fresh block returned x itself (negative values included): apply the ReLU after adding", pytrace=False)
     assert torch.equal(out, F.relu(x)), "a fresh block must return relu(x) exactly: zero the last BN's weight (gamma)"
     nonnegative = x.relu()  # what a block receives after a previous ReLU
     assert torch.equal(block.eval()(nonnegative), nonnegative), "on a post-ReLU input a fresh block returns x itself"
@@ -188,7 +203,10 @@ def test_residual_block_projects_when_the_shape_changes(lab, in_ch, out_ch, stri
     x = torch.randn(3, in_ch, 8, 8)
     out = block(x)
     assert out.shape == (3, out_ch, 8 // stride, 8 // stride), f"got {tuple(out.shape)}"
-    assert torch.equal(out, F.relu(block.shortcut(x))), "a fresh block returns relu(shortcut(x)): zero the last BN gamma"
+    shortcut = block.shortcut(x)
+    if torch.equal(out, shortcut):
+        pytest.fail("a fresh block returned shortcut(x) with its negative values: apply the ReLU after adding", pytrace=False)
+    assert torch.equal(out, F.relu(shortcut)), "a fresh block returns relu(shortcut(x)): zero the last BN gamma"
 
 
 @pytest.mark.task6_3
@@ -235,9 +253,14 @@ def test_residual_branch_learns_within_a_few_steps(lab):
 def test_simple_cnn_shapes_and_layers(lab):
     torch.manual_seed(0)
     model = lab.SimpleCNN(num_classes=7, width=8, dropout=0.3)
-    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 7), "SimpleCNN maps (N, 3, 32, 32) to (N, num_classes)"
-    assert model(torch.randn(2, 3, 64, 64)).shape == (2, 7), "global average pooling makes any input size work"
+    out = forward_or_fail(model, torch.randn(2, 3, 32, 32), "the docstring's layers, width 8")
+    assert out.shape == (2, 7), f"SimpleCNN maps (N, 3, 32, 32) to (N, num_classes); got {tuple(out.shape)}"
+    out = forward_or_fail(model, torch.randn(2, 3, 64, 64), "global average pooling before the head makes any size work")
+    assert out.shape == (2, 7), "global average pooling makes any input size work"
     modules = list(model.modules())
+    widths = [m.out_channels for m in modules if isinstance(m, nn.Conv2d)]
+    assert widths == [8, 8, 16, 16, 32], f"width 8: the convs have 8, 8, 16, 16, 32 output channels, got {widths}"
+    assert sum(isinstance(m, nn.MaxPool2d) for m in modules) == 3, "one MaxPool2d(2) at the end of each stage"
     assert sum(isinstance(m, nn.Conv2d) for m in modules) >= 3, "use at least 3 conv layers"
     assert any(isinstance(m, nn.BatchNorm2d) for m in modules), "use batch normalisation"
     assert any(isinstance(m, nn.MaxPool2d) for m in modules), "downsample with pooling"
@@ -252,7 +275,8 @@ def test_simple_cnn_dropout_only_in_training(lab):
     model = lab.SimpleCNN(num_classes=3, width=4, dropout=0.5)
     x = torch.randn(4, 3, 16, 16)
     model.train()
-    assert not torch.equal(model(x), model(x)), "in train mode dropout makes two passes differ"
+    first = forward_or_fail(model, x, "global average pooling before the head makes any size work")
+    assert not torch.equal(first, model(x)), "in train mode dropout makes two passes differ"
     model.eval()
     assert torch.equal(model(x), model(x)), "in eval mode the model is deterministic"
 
@@ -264,7 +288,7 @@ def test_simple_cnn_dropout_only_in_training(lab):
 def test_resnet_structure_and_shapes(lab):
     torch.manual_seed(0)
     model = lab.ResNet(num_classes=10, widths=(8, 16, 32))
-    out = model(torch.randn(2, 3, 32, 32))
+    out = forward_or_fail(model, torch.randn(2, 3, 32, 32), "stem, then stage i from widths[i] to widths[i + 1] channels, global average pool, head")
     assert out.shape == (2, 10), f"expected (2, 10), got {tuple(out.shape)}"
     blocks = [m for m in model.modules() if isinstance(m, lab.ResidualBlock)]
     assert len(blocks) == 2, f"widths (8, 16, 32) need 2 residual stages, found {len(blocks)} ResidualBlocks"
@@ -285,7 +309,9 @@ def test_resnet_structure_and_shapes(lab):
 @pytest.mark.task6_5
 def test_resnet_trains_one_step_and_is_cheap(lab, benchmark):
     torch.manual_seed(0)
-    macs = benchmark.count_multiply_adds(lab.ResNet(num_classes=10))
+    model = lab.ResNet(num_classes=10)
+    forward_or_fail(model, torch.randn(1, 3, 32, 32), "stage i goes from widths[i] to widths[i + 1] channels")
+    macs = benchmark.count_multiply_adds(model)
     assert 30e6 < macs < 60e6, f"the default ResNet costs about 45 M multiply-adds per image, got {macs / 1e6:.0f}M"
     small = lab.ResNet(num_classes=4, widths=(8, 16))
     x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 4, (8,))
@@ -312,7 +338,11 @@ def test_confusion_matrix_matches_brute_force(lab):
     if torch.equal(cm, expected.T):
         pytest.fail("rows and columns are swapped: cm[true, predicted] has the TRUE class as the row", pytrace=False)
     assert torch.equal(cm, expected), "cm[true, predicted] counts differ from a brute-force count (rows are the truth)"
-    some_classes_absent = lab.confusion_matrix(torch.tensor([0, 1]), torch.tensor([1, 1]), 4)
+    try:
+        some_classes_absent = lab.confusion_matrix(torch.tensor([0, 1]), torch.tensor([1, 1]), 4)
+    except RuntimeError as error:
+        pytest.fail(f"classes 2 and 3 never occur, and confusion_matrix failed ({error}): count with a minimum "
+                    "length of C * C so every cell exists", pytrace=False)
     assert some_classes_absent.shape == (4, 4), (
         f"classes 2 and 3 never occur but the matrix is still (4, 4); got {tuple(some_classes_absent.shape)}: "
         "count with a minimum length of C * C"
@@ -346,6 +376,11 @@ def test_confusion_matrix_counts_without_a_python_loop(lab, monkeypatch):
 def test_per_class_metrics_values_and_zero_division(lab):
     cm = torch.tensor([[5, 1, 0], [2, 3, 0], [1, 0, 0]])  # class 2: never predicted, and its one sample missed
     metrics = lab.per_class_metrics(cm)
+    for name in ("precision", "recall", "f1"):
+        assert not torch.isnan(getattr(metrics, name)).any(), (
+            f"{name} has NaN: class 2 is never predicted (column sum 0). Divide by a count clamped to at least 1, "
+            f"so 0 / 0 gives 0; got {getattr(metrics, name)}"
+        )
     if torch.allclose(metrics.precision, torch.tensor([5 / 6, 3 / 5, 0.0])):
         pytest.fail("precision and recall are swapped: precision divides by the COLUMN sum (predicted as c)", pytrace=False)
     assert torch.allclose(metrics.precision, torch.tensor([5 / 8, 3 / 4, 0.0])), f"precision {metrics.precision}"
@@ -406,13 +441,16 @@ def test_freeze_stops_gradients_and_batchnorm_statistics(lab):
 @pytest.mark.task6_7
 def test_param_groups_split_backbone_and_head(lab):
     model = lab.ResNet(num_classes=3, widths=(8, 16))
+    lab.freeze(model.stem)
     groups = lab.param_groups(model, backbone_lr=0.01, head_lr=0.1)
     assert [g["lr"] for g in groups] == [0.01, 0.1], "first the backbone group at backbone_lr, then the head at head_lr"
     head_ids = {id(p) for p in model.head.parameters()}
     assert {id(p) for p in groups[1]["params"]} == head_ids, "the second group holds exactly the head's parameters"
     all_ids = [id(p) for g in groups for p in g["params"]]
-    assert sorted(all_ids) == sorted(id(p) for p in model.parameters()), "every parameter in exactly one group"
-    lab.freeze(model.stem)
+    assert sorted(all_ids) == sorted(id(p) for p in model.parameters()), (
+        "every parameter in exactly one group, frozen ones included: gradual unfreezing turns them on later, "
+        "and a parameter missing from the optimizer would never train"
+    )
     x, y = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 2, 0])
     stem_before = copy.deepcopy(model.stem.state_dict())
     optimizer = torch.optim.SGD(lab.param_groups(model, 0.01, 0.1), momentum=0.9)
@@ -667,7 +705,8 @@ def test_prepare_transfer_modes(lab):
     pretrained = pretrained_resnet(lab)
     original = copy.deepcopy(pretrained.state_dict())
     frozen, groups = lab.prepare_transfer(pretrained, 3, "frozen", head_lr=0.1)
-    assert frozen is not pretrained and frozen.head.out_features == 3, "a copy with a new 3-class head"
+    assert frozen is not pretrained, "prepare_transfer returned the pretrained model itself: work on a deep copy"
+    assert frozen.head.out_features == 3, f"a new 3-class head, got {frozen.head}"
     assert {n for n, p in frozen.named_parameters() if p.requires_grad} == {"head.weight", "head.bias"}, (
         "frozen: only the new head trains"
     )
