@@ -865,8 +865,10 @@ def test_lesson_file_shape_and_hints_that_do_not_give_the_code():
     (comments in the body are not counted); every task has levels 1-3 in hints.md."""
     text = (LAB_DIR / "solution.py").read_text()
     blocks = solution_blocks(text)
-    body_lines = sum(len([b for b in body if b.strip() and not b.strip().startswith("#")]) for *_, body in blocks)
-    print(f"\nlab6 solution.py: {len(text.splitlines())} lines, {len(blocks)} TODO blocks, {body_lines} learner-written lines")
+    sizes = [(task, len([b for b in body if b.strip() and not b.strip().startswith("#")])) for task, _, _, body in blocks]
+    body_lines = sum(size for _, size in sizes)
+    print(f"\nlab6 solution.py: {len(text.splitlines())} lines, {len(blocks)} TODO blocks, {body_lines} learner-written "
+          f"lines ({body_lines / len(text.splitlines()):.0%}); lines per block: {' '.join(f'{t[4:]}:{n}' for t, n in sizes)}")
     assert len(text.splitlines()) <= 800
     hints_md = (LAB_DIR / "hints.md").read_text()
     for task, todo, hints, body in blocks:
