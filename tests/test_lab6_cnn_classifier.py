@@ -676,7 +676,7 @@ def test_demo_trains_and_writes_the_confusion_matrix(run_lab_script, lab_path, t
     out = tmp_path / "out"
     result = run_lab_script(
         "--data-dir", data, "--epochs", "1", "--widths", "4,8", "--batch-size", "20", "--threads", "1", "--out", out,
-        timeout=120, check=False,
+        timeout=300, check=False,
     )
     raise_todo_printed_by_demo(result.stdout + result.stderr, lab_path)
     assert result.returncode == 0, f"the demo exited with {result.returncode}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
