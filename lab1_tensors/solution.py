@@ -53,7 +53,7 @@ def pairwise_sq_distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """
     # Hint: give x and y each a size-1 dimension in a different place, so that one
     # subtraction produces every (row of x, row of y) difference at once: (N, M, D).
-    # (Two lines on purpose: the whole idea is one broadcast expression.)
+    # size: two lines on purpose, the whole idea is one broadcast expression.
     # BEGIN SOLUTION(task1_1): Return the (N, M) squared distances using broadcasting only (no loops, no torch.cdist).
     diff = x[:, None, :] - y[None, :, :]
     return (diff * diff).sum(dim=-1)
@@ -121,7 +121,7 @@ def normalize_rows(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """
     # Hint: keep the reduced dimension when you compute the norms, so the division
     # broadcasts over each row; a zero row must not become NaN.
-    # (Two lines on purpose: the idea is one safe division.)
+    # size: two lines on purpose, the idea is one safe division.
     # BEGIN SOLUTION(task1_4): Divide each row by max(its L2 norm, eps), keeping zero rows at zero.
     norms = x.norm(dim=1, keepdim=True)
     return x / norms.clamp(min=eps)

@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 ca1f4e427016ea6a).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 eb7a4ebe742b9848).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 1 — Tensors & Autograd (starter: your work goes here).
 
@@ -55,7 +55,7 @@ def pairwise_sq_distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """
     # Hint: give x and y each a size-1 dimension in a different place, so that one
     # subtraction produces every (row of x, row of y) difference at once: (N, M, D).
-    # (Two lines on purpose: the whole idea is one broadcast expression.)
+    # size: two lines on purpose, the whole idea is one broadcast expression.
     raise NotImplementedError('TODO(task1_1): Return the (N, M) squared distances using broadcasting only (no loops, no torch.cdist).')
 
 
@@ -108,7 +108,7 @@ def normalize_rows(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """
     # Hint: keep the reduced dimension when you compute the norms, so the division
     # broadcasts over each row; a zero row must not become NaN.
-    # (Two lines on purpose: the idea is one safe division.)
+    # size: two lines on purpose, the idea is one safe division.
     raise NotImplementedError('TODO(task1_4): Divide each row by max(its L2 norm, eps), keeping zero rows at zero.')
 
 

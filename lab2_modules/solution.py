@@ -106,7 +106,7 @@ class MyLinear(nn.Module):
 
     def extra_repr(self) -> str:
         """What print(model) shows inside the parentheses: MyLinear(in_features=3, out_features=4, bias=True)."""
-        # (One line, the last small piece of task 2.1.)
+        # size: one line, the last small piece of task 2.1.
         # BEGIN SOLUTION(task2_1): Return the three settings as in the docstring's example (bias True or False).
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         # END SOLUTION
@@ -140,7 +140,7 @@ class RunningStandardize(nn.Module):
         self.num_features, self.momentum, self.eps = num_features, momentum, eps
         # Hint: running statistics are state, not parameters: nn.Module has a registration
         # call for exactly that. Start so that an untrained module in eval mode is the identity.
-        # (Two lines on purpose: choosing buffers over parameters is the whole idea.)
+        # size: two lines on purpose, choosing buffers over parameters is the whole idea.
         # BEGIN SOLUTION(task2_2): Register the running mean (zeros) and running variance (ones) as buffers of shape (num_features,).
         self.register_buffer("running_mean", torch.zeros(num_features))
         self.register_buffer("running_var", torch.ones(num_features))
@@ -245,8 +245,8 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     Buffers are not parameters and never count.
     """
     # Hint: every parameter knows how many scalars it holds and whether it is trainable.
-    # (A one-line block on purpose: the warm-up of task 2.4, the same walk over parameters
-    # that gradient_norms below does layer by layer.)
+    # size: one line on purpose, the warm-up of task 2.4: the same walk over parameters
+    # that gradient_norms below does layer by layer.
     # BEGIN SOLUTION(task2_4): Count the scalars of the model's parameters (the trainable ones only, when asked).
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
     # END SOLUTION

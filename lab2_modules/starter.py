@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 50f90a031387cf3d).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 a937d852f78c15b8).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 2 — Custom nn.Module (starter: your work goes here).
 
@@ -90,7 +90,7 @@ class MyLinear(nn.Module):
 
     def extra_repr(self) -> str:
         """What print(model) shows inside the parentheses: MyLinear(in_features=3, out_features=4, bias=True)."""
-        # (One line, the last small piece of task 2.1.)
+        # size: one line, the last small piece of task 2.1.
         raise NotImplementedError("TODO(task2_1): Return the three settings as in the docstring's example (bias True or False).")
 
 
@@ -122,7 +122,7 @@ class RunningStandardize(nn.Module):
         self.num_features, self.momentum, self.eps = num_features, momentum, eps
         # Hint: running statistics are state, not parameters: nn.Module has a registration
         # call for exactly that. Start so that an untrained module in eval mode is the identity.
-        # (Two lines on purpose: choosing buffers over parameters is the whole idea.)
+        # size: two lines on purpose, choosing buffers over parameters is the whole idea.
         raise NotImplementedError('TODO(task2_2): Register the running mean (zeros) and running variance (ones) as buffers of shape (num_features,).')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -199,8 +199,8 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     Buffers are not parameters and never count.
     """
     # Hint: every parameter knows how many scalars it holds and whether it is trainable.
-    # (A one-line block on purpose: the warm-up of task 2.4, the same walk over parameters
-    # that gradient_norms below does layer by layer.)
+    # size: one line on purpose, the warm-up of task 2.4: the same walk over parameters
+    # that gradient_norms below does layer by layer.
     raise NotImplementedError("TODO(task2_4): Count the scalars of the model's parameters (the trainable ones only, when asked).")
 
 

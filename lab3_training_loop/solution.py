@@ -105,8 +105,8 @@ def train_one_epoch(
     # first backward: each batch's mean loss then gets its exact share of the group's mean.
     # Clear the gradients once per group, not per batch. The norm to report is the one
     # *before* clipping, and the scheduler moves once per optimizer step.
-    # (About 28 lines: one optimizer step over a group is a single idea, and splitting the
-    # scaling from the step would hide it.)
+    # size: about 28 lines; one optimizer step over a group is a single idea, and splitting
+    # the scaling from the step would hide it.
     # BEGIN SOLUTION(task3_1): Train one epoch in groups of grad_accum_steps batches (exact loss scaling), clip if asked, step the optimizer and the scheduler once per group.
     batches = iter(loader)
     while group := list(itertools.islice(batches, grad_accum_steps)):

@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 530bc261efbe2558).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 f952a1a3d1cb35d6).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 3 — Training Loop from Scratch (starter: your work goes here).
 
@@ -107,8 +107,8 @@ def train_one_epoch(
     # first backward: each batch's mean loss then gets its exact share of the group's mean.
     # Clear the gradients once per group, not per batch. The norm to report is the one
     # *before* clipping, and the scheduler moves once per optimizer step.
-    # (About 28 lines: one optimizer step over a group is a single idea, and splitting the
-    # scaling from the step would hide it.)
+    # size: about 28 lines; one optimizer step over a group is a single idea, and splitting
+    # the scaling from the step would hide it.
     raise NotImplementedError('TODO(task3_1): Train one epoch in groups of grad_accum_steps batches (exact loss scaling), clip if asked, step the optimizer and the scheduler once per group.')
     if seen == 0:
         raise ValueError("the training loader yielded no batches: is the dataset empty?")

@@ -172,6 +172,7 @@ class ResidualBlock(nn.Module):
         # END SOLUTION
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # size: one line, the second half of task 6.3; the idea is where the activation goes.
         # BEGIN SOLUTION(task6_3): Combine the two branches, then apply the activation.
         return F.relu(self.residual(x) + self.shortcut(x))
         # END SOLUTION
@@ -206,6 +207,7 @@ class SimpleCNN(nn.Module):
         # END SOLUTION
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # size: two lines, the second half of task 6.4: pooling to one number per channel is the idea.
         # BEGIN SOLUTION(task6_4): Return the logits: features, one number per channel (global average), dropout, head.
         x = F.adaptive_avg_pool2d(self.features(x), 1).flatten(1)
         return self.head(self.dropout(x))

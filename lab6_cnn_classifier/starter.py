@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 a595630d22638710).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 11e288c7ce908d03).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 6 — CNN Image Classifier (starter: your work goes here).
 
@@ -143,6 +143,7 @@ class ResidualBlock(nn.Module):
         raise NotImplementedError('TODO(task6_3): Build self.residual (conv-BN-ReLU, then conv-BN whose scale starts at zero) and self.shortcut (identity, or a strided 1x1 projection with BN).')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # size: one line, the second half of task 6.3; the idea is where the activation goes.
         raise NotImplementedError('TODO(task6_3): Combine the two branches, then apply the activation.')
 
 
@@ -167,6 +168,7 @@ class SimpleCNN(nn.Module):
         raise NotImplementedError('TODO(task6_4): Build self.features (the three stages of the docstring), self.dropout and the linear self.head.')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # size: two lines, the second half of task 6.4: pooling to one number per channel is the idea.
         raise NotImplementedError('TODO(task6_4): Return the logits: features, one number per channel (global average), dropout, head.')
 
 
