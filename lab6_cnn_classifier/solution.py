@@ -21,7 +21,7 @@ and amp_train_step; the rest of the plumbing is in the marked section at the bot
 
 Run (from the repository root; without --data-dir CIFAR-10 is downloaded into ./data):
     python lab6_cnn_classifier/solution.py --data-dir DIR              # train, evaluate, confusion PNGs
-    python lab6_cnn_classifier/solution.py --transfer --data-dir DIR   # the transfer-learning table
+    python lab6_cnn_classifier/benchmark.py --transfer --data-dir DIR  # the transfer-learning table
     python lab6_cnn_classifier/benchmark.py                            # images/s: fp32/bf16, channels_last
 Grade yourself: pytest -m lab6 (your starter.py; --impl solution for this file; --runslow: real training)
 """
@@ -673,9 +673,7 @@ def prepare_transfer(
     # END SOLUTION
 
 
-# ===========================================================================
-# GIVEN PLUMBING, not an exercise (normalisation, LR schedule, data, demo): nothing to write below.
-# ===========================================================================
+# ========== GIVEN PLUMBING, not an exercise (normalisation, LR schedule, data, demo): nothing to write below.
 
 
 @functools.lru_cache(maxsize=None)

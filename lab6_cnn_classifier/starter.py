@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 11e288c7ce908d03).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 8f49506a515b536d).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 6 — CNN Image Classifier (starter: your work goes here).
 
@@ -23,7 +23,7 @@ and amp_train_step; the rest of the plumbing is in the marked section at the bot
 
 Run (from the repository root; without --data-dir CIFAR-10 is downloaded into ./data):
     python lab6_cnn_classifier/starter.py --data-dir DIR              # train, evaluate, confusion PNGs
-    python lab6_cnn_classifier/starter.py --transfer --data-dir DIR   # the transfer-learning table
+    python lab6_cnn_classifier/benchmark.py --transfer --data-dir DIR  # the transfer-learning table
     python lab6_cnn_classifier/benchmark.py                            # images/s: fp32/bf16, channels_last
 Grade yourself: pytest -m lab6 (this file; --impl solution grades solution.py; --runslow: real training)
 """
@@ -532,9 +532,7 @@ def prepare_transfer(
     raise NotImplementedError('TODO(task6_10): Copy the pretrained model with a new head, freeze what the mode says, and return (model, optimizer groups).')
 
 
-# ===========================================================================
-# GIVEN PLUMBING, not an exercise (normalisation, LR schedule, data, demo): nothing to write below.
-# ===========================================================================
+# ========== GIVEN PLUMBING, not an exercise (normalisation, LR schedule, data, demo): nothing to write below.
 
 
 @functools.lru_cache(maxsize=None)
