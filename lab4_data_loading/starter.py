@@ -212,11 +212,37 @@ def eval_transforms(mean: Sequence[float], std: Sequence[float]) -> v2.Compose:
 # ---------------------------------------------------------------------------
 
 
+def random_offsets_and_flips(
+    n: int, padding: int, generator: torch.Generator | None = None, device: str | torch.device | None = None
+) -> torch.Tensor:
+    """The random numbers of one random_crop_flip call: (3, N) int64 on `device`: dy, dx, flip (0/1).
+
+    Given (not an exercise). All of them come from ONE draw of N integers in
+    [0, 2 * (2 * padding + 1) ** 2) on the generator's device (the default generator's:
+    images' device when generator is None), decoded with % and //, then moved to `device`
+    with one non-blocking copy. On a GPU this is the whole difference between a training
+    step that streams and one that stops: no value is read back by the CPU, and one small
+    copy (from pinned memory when it goes CPU -> GPU) replaces three blocking ones.
+    """
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    source = generator.device if generator is not None else device
+    span = 2 * padding + 1
+    raw = torch.randint(0, 2 * span * span, (n,), generator=generator, device=source)
+    draws = torch.stack([raw // (2 * span), raw // 2 % span, raw % 2])  # dy, dx, flip
+    if draws.device != device:
+        to_gpu = draws.device.type == "cpu" and device.type != "cpu"
+        if to_gpu and device.type == "cuda":
+            draws = draws.pin_memory()  # page-locked: the copy below really runs asynchronously
+        draws = draws.to(device, non_blocking=to_gpu)  # GPU -> CPU must block: the CPU reads the values next
+    return draws
+
+
 def random_crop_flip(
     images: torch.Tensor,
     padding: int,
     generator: torch.Generator | None = None,
     flip: torch.Tensor | None = None,
+    padding_mode: str = "constant",
 ) -> torch.Tensor:
     """Random crop after zero-padding, plus a random horizontal flip, for a whole batch.
 
@@ -225,17 +251,17 @@ def random_crop_flip(
     drawn from `generator` (a torch.Generator on the CPU or on images.device) so that a
     seeded generator gives the same batch every time. flip: an optional (N,) bool tensor
     that says which images to mirror instead of the coin flips (the checkpoint project
-    alternates flips between epochs). One gather does the whole batch:
-    no Python loop over images, so it runs at memory speed on a CPU or a GPU.
+    alternates flips between epochs). padding_mode: F.pad's mode, "constant" (zeros, the
+    CIFAR classic) or "reflect" (airbench's choice). One gather does the whole batch:
+    no Python loop over images, so it runs at memory speed on a CPU or a GPU, and nothing
+    is read back to the CPU, so a GPU never waits for it.
+    The random numbers come from random_offsets_and_flips(N, padding, generator, device).
     """
-    # Hint: padded = F.pad(images, (padding,) * 4) is (N, C, H2, W2). Draw dy, dx with
-    # torch.randint(..., generator=generator, device=gen_device) and the flips with
-    # torch.rand(...) < 0.5, then move them to images.device. rows = dy[:, None] + arange(H)
-    # is (N, H), cols = dx[:, None] + arange(W) is (N, W), and reversing cols where flip is
-    # True (cols.flip(1)) mirrors the crop. Then either index padded[n, c, rows, cols] with
-    # broadcast index tensors, or — 5x faster on a CPU — flatten each image to H2 * W2
-    # pixels and torch.gather the positions rows[:, :, None] * W2 + cols[:, None, :].
-    raise NotImplementedError('TODO(task4_4): Return the batch cropped at a random offset after zero-padding and mirrored with p=0.5, per image.')
+    # Hint: the whole batch is one tensor operation. A Python loop over images (or any
+    # .item(), .any(), .nonzero() on a GPU tensor) makes the CPU wait for the GPU once per
+    # image. Take every random number from random_offsets_and_flips first (the tests compare
+    # with it), then pick all the output pixels of the padded batch in one go.
+    raise NotImplementedError('TODO(task4_4): Return the batch cropped at a random offset after zero-padding and mirrored with p=0.5, per image, with no Python loop over images.')
 
 
 def normalize_batch(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

@@ -1,11 +1,13 @@
 """Lab 4 — Data Loading Pipeline. Run: pytest -m lab4 (add --impl solution for the reference)."""
 
+import collections
 import random
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch.utils._python_dispatch import TorchDispatchMode
 from torchvision.transforms import v2
 
 pytestmark = pytest.mark.lab4
@@ -238,6 +240,120 @@ def test_random_crop_flip_is_seeded_and_keeps_float(lab):
         assert torch.equal(only_flips[i], images[i]) or torch.equal(only_flips[i], images[i].flip(-1)), (
             "with padding=0 each image is either unchanged or mirrored"
         )
+
+
+def per_image_reference(images, padding, draws, flip=None, padding_mode="constant"):
+    """The simplest correct random_crop_flip: one image at a time, given the random draws.
+
+    draws: (3, N) int64 from random_offsets_and_flips (dy, dx, flip). Slow on purpose; only
+    the tests use it, to prove that the batched gather picks exactly these pixels.
+    """
+    n, _, h, w = images.shape
+    padded = torch.nn.functional.pad(images, (padding,) * 4, mode=padding_mode) if padding else images
+    mirror = draws[2].bool() if flip is None else flip
+    out = torch.empty_like(images)
+    for i in range(n):
+        dy, dx = int(draws[0, i]), int(draws[1, i])
+        crop = padded[i, :, dy : dy + h, dx : dx + w]
+        out[i] = crop.flip(-1) if mirror[i] else crop
+    return out
+
+
+@pytest.mark.task4_4
+@pytest.mark.parametrize(
+    "dtype, shape, padding",
+    [(torch.uint8, (32, 3, 8, 8), 4), (torch.float32, (17, 2, 5, 7), 2), (torch.uint8, (9, 1, 6, 6), 0)],
+)
+def test_random_crop_flip_is_bit_identical_to_a_per_image_loop(lab, dtype, shape, padding):
+    images = (torch.rand(shape, generator=seeded(11)) * 255).to(dtype)
+    for seed in range(3):
+        got = lab.random_crop_flip(images, padding, generator=seeded(seed))
+        draws = lab.random_offsets_and_flips(len(images), padding, seeded(seed))
+        expected = per_image_reference(images, padding, draws)
+        assert torch.equal(got, expected), (
+            f"random_crop_flip (padding={padding}, {dtype}) differs from cropping each image at "
+            "(dy, dx) = draws[0, i], draws[1, i] and mirroring it where draws[2, i] == 1: take the random "
+            "numbers from random_offsets_and_flips(N, padding, generator, images.device), and read each output "
+            "pixel (y, x) from padded[i, :, dy + y, dx + x] (column dx + W - 1 - x when mirrored)"
+        )
+    flip = torch.arange(len(images)) % 3 == 0
+    got = lab.random_crop_flip(images, padding, generator=seeded(5), flip=flip)
+    expected = per_image_reference(images, padding, lab.random_offsets_and_flips(len(images), padding, seeded(5)), flip)
+    assert torch.equal(got, expected), "with flip= given, mirror exactly the images where flip is True (no coin flips)"
+
+
+@pytest.mark.task4_4
+def test_random_crop_flip_reflect_padding(lab):
+    images = torch.randint(0, 256, (12, 3, 6, 6), generator=seeded(4), dtype=torch.int64).to(torch.uint8)
+    got = lab.random_crop_flip(images, 2, generator=seeded(1), padding_mode="reflect")
+    draws = lab.random_offsets_and_flips(12, 2, seeded(1))
+    assert torch.equal(got, per_image_reference(images, 2, draws, padding_mode="reflect")), (
+        "padding_mode='reflect' should pad with F.pad(..., mode='reflect') before cropping"
+    )
+
+
+class TensorOps(TorchDispatchMode):
+    """Records every aten operation run inside it, and the ones that move data between devices."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = collections.Counter()
+        self.transfers = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        name = str(func.overloadpacket).removeprefix("aten.")
+        self.calls[name] += 1
+        inputs = {a.device for a in torch.utils._pytree.tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)}
+        if isinstance(result, torch.Tensor) and inputs and result.device not in inputs:
+            self.transfers.append(f"{name}: {'/'.join(sorted(map(str, inputs)))} -> {result.device}")
+        return result
+
+
+# Reading a tensor's value into Python: on a GPU each of these makes the CPU wait for the GPU.
+HOST_READS = {"_local_scalar_dense", "item", "is_nonzero", "nonzero", "nonzero_static", "equal"}
+
+
+@pytest.mark.task4_4
+def test_random_crop_flip_is_batched_no_loop_over_images(lab):
+    """The lesson of 4.4 is batched augmentation, so it is tested directly, not by timing.
+
+    We count the aten operations (every torch call on a tensor, including indexing like
+    padded[i, :, a:b]) with a TorchDispatchMode. A batched version runs the same few
+    operations for 8 images as for 64. A Python loop over images runs a few operations per
+    image, so its count grows with N: 8 -> 64 images shows it at once, with no timing noise.
+    """
+    counts, reads = {}, set()
+    for n in (8, 64):
+        images = torch.randint(0, 256, (n, 3, 8, 8), generator=seeded(n), dtype=torch.int64).to(torch.uint8)
+        with TensorOps() as ops:
+            lab.random_crop_flip(images, 2, generator=seeded(0))
+        counts[n] = sum(ops.calls.values())
+        reads |= set(ops.calls) & HOST_READS
+    assert counts[64] <= counts[8], (
+        f"random_crop_flip ran {counts[8]} tensor operations for 8 images but {counts[64]} for 64: the work grows with "
+        "the number of images, so it loops over the images in Python. Crop and mirror the whole batch with one "
+        "indexing/gather on the padded batch (see the README, Task 4.4)"
+    )
+    assert not reads, (
+        f"random_crop_flip reads tensor values back into Python ({', '.join(sorted(reads))}: .item(), .any() or "
+        ".nonzero() in an `if`, int(tensor), ...). On a GPU every such read makes the CPU wait for the GPU; keep the "
+        "work in tensor operations (torch.where, indexing with index tensors, gather)"
+    )
+
+
+@pytest.mark.task4_4
+def test_random_crop_flip_moves_its_random_numbers_in_one_copy(lab):
+    """Images on another device than the generator (here PyTorch's storage-less "meta" device,
+    standing in for a GPU on any machine): exactly one host-to-device copy may happen."""
+    images = torch.empty(64, 3, 8, 8, dtype=torch.uint8, device="meta")
+    with TensorOps() as ops:
+        out = lab.random_crop_flip(images, 4, generator=seeded(0))
+    assert out.device.type == "meta" and out.shape == images.shape, f"expected a (64, 3, 8, 8) result on meta, got {out.device}"
+    assert len(ops.transfers) == 1, (
+        f"random_crop_flip copied {len(ops.transfers)} tensors between devices ({ops.transfers}); draw the offsets and "
+        "flips together and move them with one copy (random_offsets_and_flips does both)"
+    )
 
 
 @pytest.mark.task4_4
