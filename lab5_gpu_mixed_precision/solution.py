@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,11 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository root: the labs import as lab4_data_loading.solution, ...
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from lab4_data_loading.solution import random_crop_flip  # noqa: E402  Lab 4's task4_4: THE batched crop+flip
 
 # Hyperparameters of the demo and of the distributed examples, in one place.
 
@@ -413,16 +419,36 @@ def shard_for_rank(tensor: torch.Tensor, rank: int, world_size: int) -> torch.Te
     return tensor[rank * size : (rank + 1) * size]
 
 
+class DistributedSetupError(RuntimeError):
+    """A torchrun launch this machine cannot run (e.g. more processes than GPUs): one line says why."""
+
+
 def distributed_device(choice: str = "auto") -> tuple[torch.device, str]:
     """(device, backend) for this process: a GPU each with nccl, or the CPU with gloo.
 
-    torchrun sets LOCAL_RANK (this process's index on this machine) and LOCAL_WORLD_SIZE.
+    torchrun sets LOCAL_RANK (this process's index on this machine) and LOCAL_WORLD_SIZE
+    (how many processes it started here). choice: "cuda" needs one GPU per local process
+    (DistributedSetupError, one line, if torch.cuda.device_count() is smaller: two
+    processes on one GPU would both pick cuda:0 or fail with "invalid device ordinal");
+    "cpu" is gloo on the CPU; "auto" takes the GPUs when there are enough, else the CPU,
+    and says so once when it had to fall back.
     """
+    if choice not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {choice!r}")
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
-    enough_gpus = torch.cuda.is_available() and torch.cuda.device_count() >= local_world
-    if choice == "cuda" or (choice == "auto" and enough_gpus):
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    enough = gpus >= local_world and local_rank < gpus
+    if choice == "cuda" and not enough:
+        raise DistributedSetupError(
+            f"--device cuda needs one GPU per process: torchrun started {local_world} processes on this machine "
+            f"but it has {gpus} CUDA GPU{'s' if gpus != 1 else ''}; use --nproc_per_node {max(gpus, 1)}"
+            f"{'' if gpus else ' on a GPU machine'} or --device cpu (gloo)"
+        )
+    if choice == "cuda" or (choice == "auto" and enough and gpus):
         return torch.device("cuda", local_rank), "nccl"
+    if choice == "auto" and gpus and local_rank == 0:
+        print(f"--device auto: {local_world} processes but {gpus} GPU(s): training on the CPU with gloo instead")
     return torch.device("cpu"), "gloo"
 
 
@@ -536,26 +562,6 @@ def train_single_process(config: DistConfig) -> dict[str, torch.Tensor]:
 # ---------------------------------------------------------------------------
 
 
-def random_crop_flip(images: torch.Tensor, padding: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Lab 4's batched augmentation (task4_4), given here so that this lab stands alone.
-
-    images (N, C, H, W) on any device -> same shape, dtype and device: each image cropped
-    at a random offset after zero-padding and mirrored with probability 1/2.
-    """
-    n, c, h, w = images.shape
-    device = images.device
-    gen_device = generator.device if generator is not None else device
-    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=gen_device).to(device)
-    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=gen_device).to(device)
-    flip = (torch.rand(n, generator=generator, device=gen_device) < 0.5).to(device)
-    padded = F.pad(images, (padding, padding, padding, padding)) if padding else images
-    rows = dy[:, None] + torch.arange(h, device=device)
-    cols = dx[:, None] + torch.arange(w, device=device)
-    cols = torch.where(flip[:, None], cols.flip(1), cols)
-    positions = (rows[:, :, None] * (w + 2 * padding) + cols[:, None, :]).reshape(n, 1, h * w)
-    return padded.reshape(n, c, -1).gather(2, positions.expand(n, c, h * w)).reshape(n, c, h, w)
-
-
 class DeviceBatches:
     """Training batches from a uint8 image tensor that lives on the training device.
 
@@ -651,6 +657,33 @@ class SmallCNN(nn.Module):
 # ---------------------------------------------------------------------------
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait until the GPU has finished the work queued so far (nothing to wait for on a CPU).
+
+    CUDA calls return as soon as the work is queued: a timer read without this measures
+    how fast Python queues kernels, not how fast the GPU runs them.
+    """
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(step: Callable[[], object], steps: int, device: torch.device, warmup: int = 1) -> float:
+    """Seconds that `steps` calls of step() take, after `warmup` untimed calls.
+
+    The warm-up absorbs one-off costs (cuDNN picking kernels, the caching allocator's first
+    blocks, torch.compile); synchronize() before starting and before stopping the clock
+    makes the timed region hold exactly the timed steps' GPU work.
+    """
+    for _ in range(warmup):
+        step()
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
 def demo_training(device: torch.device, config: DemoConfig) -> None:
     """A few mixed-precision steps of SmallCNN on a synthetic 10-class task, on the best device."""
     generator = torch.Generator().manual_seed(config.seed)
@@ -664,16 +697,16 @@ def demo_training(device: torch.device, config: DemoConfig) -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
     dtype = torch.bfloat16 if device.type in ("cpu", "cuda") else torch.float16
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
-    losses, seen, start = [], 0, time.perf_counter()
-    while seen < config.train_steps * config.batch_size:
-        for batch in batches:
-            losses.append(amp_train_step(model, batch, F.cross_entropy, optimizer, scaler, device_type=device.type, dtype=dtype))
-            seen += len(batch[1])
-            if seen >= config.train_steps * config.batch_size:
-                break
-    elapsed = time.perf_counter() - start
+    stream = (batch for _ in iter(int, 1) for batch in batches)  # epoch after epoch, without end
+    losses = []
+
+    def step():
+        losses.append(amp_train_step(model, next(stream), F.cross_entropy, optimizer, scaler, device_type=device.type, dtype=dtype))
+
+    seconds = time_steps(step, config.train_steps - 1, device, warmup=1)  # the first step is not timed
+    images_per_s = (config.train_steps - 1) * config.batch_size / seconds
     print(f"{len(losses)} {str(dtype).removeprefix('torch.')} autocast steps of SmallCNN(width={config.width}) on {device}: loss "
-          f"{losses[0].item():.3f} -> {losses[-1].item():.3f}, {seen / elapsed:,.0f} images/s")
+          f"{losses[0].item():.3f} -> {losses[-1].item():.3f}, {images_per_s:,.0f} images/s (first step not timed)")
 
 
 def main(config: DemoConfig = DemoConfig()) -> None:
@@ -748,7 +781,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         command.add_argument("--seed", type=int, default=DistConfig.seed)
         command.add_argument("--device", choices=["auto", "cpu", "cuda"], default=DistConfig.device)
         command.add_argument("--out", type=Path, help="where rank 0 saves the final weights (torch.save)")
+        command.add_argument(
+            "--nproc", type=int, help="start this many processes yourself (torchrun --standalone --nproc_per_node N, "
+            "with a one-line report when a worker fails)"
+        )
     return parser.parse_args(argv)
+
+
+def launch_workers(argv: list[str], processes: int) -> None:
+    """Run this file under torchrun's launcher in this process: `... ddp --nproc 2` = `torchrun
+    --standalone --nproc_per_node 2 ... ddp`. A failing worker has already printed its one
+    line; the launcher's 40-line ChildFailedError report is left out (exit code 1)."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    worker_argv = [arg for i, arg in enumerate(argv) if arg != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")]
+    worker_argv = [arg for arg in worker_argv if not arg.startswith("--nproc=")]
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # torchrun's default, without its banner
+    try:
+        run(get_args_parser().parse_args(["--standalone", "--nproc_per_node", str(processes), __file__, *worker_argv]))
+    except ChildFailedError:
+        raise SystemExit(f"torchrun: a worker of `{' '.join(worker_argv)}` failed (its message is above)") from None
 
 
 def run_distributed(args: argparse.Namespace) -> None:
@@ -769,8 +822,15 @@ def run_distributed(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     arguments = parse_args()
-    if arguments.command:
-        run_distributed(arguments)  # a torchrun worker: errors keep their traceback for the launcher
+    if arguments.command and arguments.nproc and "LOCAL_RANK" not in os.environ:
+        launch_workers(sys.argv[1:], arguments.nproc)
+    elif arguments.command:  # a torchrun worker
+        try:
+            run_distributed(arguments)
+        except (NotImplementedError, DistributedSetupError) as error:  # one line (from one rank), not a traceback per rank
+            if int(os.environ.get("RANK", 0)) == 0:
+                print(f"{error}\n(in {__file__})", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
     else:
         try:
             main()

@@ -473,6 +473,71 @@ def test_fsdp2_with_two_cpu_processes_matches_one_process(lab, lab_path, tmp_pat
     check_sharding(lab, tmp_path, "FSDP2")
 
 
+def test_distributed_device_checks_the_gpu_count(lab, monkeypatch):
+    """Given code (issue 16 #6): torchrun with more processes than GPUs fails in one clear line."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(lab.DistributedSetupError) as error:
+        lab.distributed_device("cuda")
+    message = str(error.value)
+    assert "\n" not in message and "2 processes" in message and "1 CUDA GPU" in message, message
+    assert "--nproc_per_node 1" in message and "--device cpu" in message, message
+    assert lab.distributed_device("auto") == (torch.device("cpu"), "gloo"), "auto with too few GPUs falls back to gloo"
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert lab.distributed_device("cuda") == (torch.device("cuda", 1), "nccl")
+    assert lab.distributed_device("auto") == (torch.device("cuda", 1), "nccl")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with pytest.raises(lab.DistributedSetupError, match="0 CUDA GPUs"):
+        lab.distributed_device("cuda")
+    assert lab.distributed_device("cpu") == (torch.device("cpu"), "gloo")
+
+
+@pytest.mark.task5_6
+def test_torchrun_launch_failure_is_one_line(lab_path, tmp_path):
+    """`solution.py ddp --nproc 2 --device cuda` on a machine with fewer than 2 GPUs: the worker's
+    one line (or your TODO line), not the launcher's 40-line ChildFailedError report."""
+    if torch.cuda.is_available() and torch.cuda.device_count() >= 2:
+        pytest.skip("this machine has 2 GPUs: the launch would succeed")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(lab_path), "ddp", "--nproc", "2", "--device", "cuda", "--steps", "1"],
+        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path,
+    )
+    output = result.stdout + result.stderr
+    raise_todo_from_output(output)
+    assert result.returncode != 0, f"asking for 2 GPUs on a machine with fewer must fail:\n{output[-2000:]}"
+    assert "GPU per process" in output and "Traceback" not in output, (
+        f"expected the one-line DistributedSetupError from distributed_device (called at the top of ddp_train), got:\n{output[-2000:]}"
+    )
+    assert len(output.strip().splitlines()) <= 8, f"a failed launch should take a few lines, got {len(output.splitlines())}:\n{output}"
+
+
+def test_demo_timer_synchronizes_and_skips_the_warm_up(lab, monkeypatch):
+    """Given code (issue 16 #7): CUDA queues work and returns, so the clock must start after a
+    synchronize that follows the untimed warm-up step, and stop after another synchronize."""
+    events = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: events.append("sync"))
+    clock = iter(range(100))
+    monkeypatch.setattr(lab.time, "perf_counter", lambda: events.append("clock") or float(next(clock)))
+    seconds = lab.time_steps(lambda: events.append("step"), 3, torch.device("cuda"), warmup=1)
+    assert events == ["step", "sync", "clock", "step", "step", "step", "sync", "clock"], events
+    assert seconds == 1.0
+    events.clear()
+    lab.time_steps(lambda: events.append("step"), 2, torch.device("cpu"), warmup=1)
+    assert events == ["step", "clock", "step", "step", "clock"], f"no synchronize on the CPU: {events}"
+
+
+def test_lab5_uses_lab4s_random_crop_flip(lab):
+    """Issue 12: one batched crop+flip in the repository, taught in Lab 4 (task4_4)."""
+    assert lab.random_crop_flip.__module__ == "lab4_data_loading.solution", (
+        f"Lab 5 should import random_crop_flip from lab4_data_loading.solution, not define its own ({lab.random_crop_flip.__module__})"
+    )
+
+
 # --------------------------------------------------------------------------- task5_8
 
 
