@@ -13,6 +13,7 @@ import math
 import os
 import subprocess
 import sys
+import types
 import warnings
 from collections import namedtuple
 
@@ -606,18 +607,71 @@ def load_benchmark(lab_path):
     return module
 
 
+def test_benchmark_scopes_cudnn_and_tf32_per_row(lab, lab_path):
+    """Given code (issue 16 #8, #10): each row runs with cudnn.benchmark on and TF32 as the row
+    says, and the global switches are back to what they were afterwards."""
+    benchmark = load_benchmark(lab_path)
+    seen = []
+
+    def recording_step(model, batch, loss_fn, optimizer, scaler=None, *, device_type, dtype):
+        seen.append((torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32))
+        optimizer.zero_grad()
+        loss = loss_fn(model(batch[0]), batch[1])
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    # A stand-in for the lab with none of your code in it: this checks the benchmark alone.
+    stand_in = types.SimpleNamespace(
+        get_device=torch.device, to_device=lambda batch, device, non_blocking=False: batch,
+        SmallCNN=lab.SmallCNN, amp_train_step=recording_step,
+    )
+    before = (torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    images, labels = benchmark.generated_images(32)
+    for tf32 in (False, True):
+        row = dataclasses.replace(benchmark.GPU_BASELINE, device="cpu", tf32=tf32)
+        seen.clear()
+        benchmark.run_benchmark(stand_in, [row], images, labels, steps=1, warmup=1, batch_size=8, num_workers=0, width=4, log=None)
+        assert seen and all(s == (True, tf32, tf32) for s in seen), f"tf32={tf32}: switches during the row {seen}"
+    after = (torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    assert after == before, f"the benchmark changed global switches: {before} -> {after}"
+    names = [row.name for row in benchmark.GPU_ROWS]
+    assert benchmark.GPU_ROWS[-1].compile and sum(row.compile for row in benchmark.GPU_ROWS) == 1, "compile row last"
+    assert all(row.versus in names[:i] for i, row in enumerate(benchmark.GPU_ROWS) if i), "each row compares with an earlier one"
+
+
+def test_benchmark_without_cuda_prints_cpu_rows_and_exits_0(lab_path, tmp_path):
+    """Given code: the benchmark script on a machine without CUDA (forced with CUDA_VISIBLE_DEVICES='')."""
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(lab_path.parent / "benchmark.py"), "--images", "64", "--cpu-steps", "1", "--cpu-batch-size", "8",
+         "--threads", "1", "--json", str(tmp_path / "r.json")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "| CPU bf16 autocast |" in result.stdout and "CPU rows only" in result.stdout, result.stdout
+    assert (tmp_path / "r.json").exists()
+
+
 @pytest.mark.task5_8
 @pytest.mark.gpu
 def test_best_gpu_configuration_is_3x_the_naive_baseline(lab, lab_path):
     benchmark = load_benchmark(lab_path)
     images, labels = benchmark.generated_images(8192)
     rows = [row for row in benchmark.GPU_ROWS if not row.compile]  # compile is measured by the script itself
-    results = benchmark.run_benchmark(lab, rows, images, labels, steps=30, warmup=5, batch_size=512, num_workers=2)
+    results = benchmark.run_benchmark(lab, rows, images, labels, steps=200, warmup=20, batch_size=512, num_workers=2)
     table = benchmark.format_table(results, 2)
     print("\n" + table)
-    baseline = results[0].images_per_s
+    by_name = {r.row.name: r for r in results}
+    baseline = by_name[benchmark.GPU_BASELINE.name].images_per_s
     best = max(results, key=lambda r: r.images_per_s)
     assert best.images_per_s >= 3 * baseline, (
         f"the best GPU configuration ({best.row.name}, {best.images_per_s:,.0f} images/s) should be at least 3x "
         f"the naive GPU fp32 baseline ({baseline:,.0f} images/s):\n{table}"
+    )
+    fp32 = by_name[benchmark.GPU_FP32_ON_GPU.name].images_per_s
+    bf16 = by_name[benchmark.GPU_BF16_ON_GPU.name].images_per_s
+    assert bf16 > fp32, (
+        f"with the data on the GPU, bf16 autocast alone ({bf16:,.0f} images/s) should beat fp32 without TF32 "
+        f"({fp32:,.0f} images/s): check amp_train_step's autocast (task 5.2):\n{table}"
     )
