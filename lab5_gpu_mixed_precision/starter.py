@@ -122,9 +122,10 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     this machine lacks raises RuntimeError saying so (silently falling back to the CPU
     turns a 2-minute run into a 2-hour one without a word).
     """
-    # Hint: torch.cuda.is_available(), mps_available(); torch.device(prefer) parses strings
-    # (and raises RuntimeError for nonsense like "tpu": turn that into a ValueError).
-    raise NotImplementedError('TODO(task5_1): Return torch.device for prefer (RuntimeError if unavailable, ValueError if unknown), else cuda > mps > cpu.')
+    # Hint: check `prefer` first: parse it (an unknown name is the caller's mistake, a
+    # ValueError), then ask whether this machine has that kind of device. Without `prefer`,
+    # try the device kinds from fastest to slowest.
+    raise NotImplementedError('TODO(task5_1): Return the device of the docstring: prefer if usable (clear errors if not), else the best one this machine has.')
 
 
 def to_device(obj, device: str | torch.device, non_blocking: bool = False):
@@ -134,9 +135,9 @@ def to_device(obj, device: str | torch.device, non_blocking: bool = False):
     values; anything that is not a tensor comes back unchanged. non_blocking=True lets a
     copy from pinned memory overlap with GPU work (a DataLoader with pin_memory=True).
     """
-    # Hint: recurse. isinstance(obj, dict) -> {k: to_device(v, ...)}; a namedtuple is a
-    # tuple with _fields, rebuilt with type(obj)(*items); a list or tuple -> type(obj)(items).
-    raise NotImplementedError('TODO(task5_1): Return obj with each tensor moved by .to(device, non_blocking=...), dicts/lists/tuples rebuilt.')
+    # Hint: a nested structure calls for recursion; rebuild each container as the same type.
+    # A namedtuple is a tuple whose constructor takes its fields as separate arguments.
+    raise NotImplementedError('TODO(task5_1): Return obj with every tensor inside moved to device, each container rebuilt as its own type.')
 
 
 # ---------------------------------------------------------------------------
@@ -164,11 +165,18 @@ def amp_train_step(
     The weights, their gradients and the optimizer stay in float32; autocast only picks a
     lower precision for the operations that are safe and fast in it (matmuls, convolutions).
     """
-    # Hint: zero the gradients; `with torch.amp.autocast(device_type=..., dtype=...,
-    # enabled=dtype != torch.float32):` around the forward pass and the loss; then either
-    # scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()  or plain
-    # loss.backward(); optimizer.step(). Never torch.cuda.amp: it is deprecated.
-    raise NotImplementedError('TODO(task5_2): Zero grads, forward+loss under torch.amp.autocast, backward and step (through the scaler if given); return loss.detach().')
+    if dtype not in (torch.float16, torch.bfloat16, torch.float32):
+        raise ValueError(f"dtype must be torch.float16, torch.bfloat16 or torch.float32, got {dtype}")
+    if dtype == torch.float16 and scaler is None:
+        raise ValueError(
+            "fp16 autocast needs a GradScaler: small gradients underflow to zero in fp16. "
+            f"Pass scaler=torch.amp.GradScaler({device_type!r}), or use dtype=torch.bfloat16"
+        )
+    # Hint: only the forward pass and the loss belong inside autocast; float32 means
+    # autocast off. With a scaler, every step that touches the gradients goes through it
+    # (the scaler decides whether the optimizer may step at all). Use torch.amp, never the
+    # deprecated torch.cuda.amp.
+    raise NotImplementedError('TODO(task5_2): One training step: forward and loss under autocast in dtype, backward and optimizer step (through the scaler when there is one); return the detached loss.')
 
 
 # ---------------------------------------------------------------------------
@@ -189,11 +197,10 @@ def fp16_gradient(
     zeros; with 2**16 they survive; with 2**40 they overflow to inf — which is why
     GradScaler adapts the scale and skips steps whose gradients are not finite.
     """
-    # Hint: w = weight.detach().clone().requires_grad_(True) (a float32 leaf, like a model's
-    # weight); prediction = x @ w.T inside torch.amp.autocast(device_type, dtype=torch.float16);
-    # loss = F.mse_loss(prediction.float(), target); (loss * loss_scale).backward();
-    # return w.grad / loss_scale.
-    raise NotImplementedError('TODO(task5_3): Return the float32 gradient of the MSE w.r.t. weight with the matmul under fp16 autocast and the loss scaled by loss_scale (then unscaled).')
+    # Hint: work on a float32 leaf copy of weight (the caller's tensor stays untouched). Only
+    # the matmul runs in fp16; the loss is computed in float32. Scale before backward(),
+    # unscale the gradient afterwards.
+    raise NotImplementedError('TODO(task5_3): Return the float32 gradient of the docstring: fp16 matmul, float32 loss, scaled by loss_scale for backward and unscaled after.')
 
 
 @dataclass
@@ -251,11 +258,10 @@ class CheckpointedMLP(nn.Module):
         self.checkpoint_blocks = checkpoint_blocks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Hint: checkpoint(block, x, use_reentrant=False) from torch.utils.checkpoint. Only
-        # when self.checkpoint_blocks and torch.is_grad_enabled(): under torch.no_grad()
-        # nothing is stored anyway. The old use_reentrant=True variant silently gives no
-        # gradients when the block's input does not require grad.
-        raise NotImplementedError('TODO(task5_4): Run the blocks (through checkpoint(block, x, use_reentrant=False) when checkpointing and grad is on), then the head.')
+        # Hint: torch.utils.checkpoint wraps one call of a module. Checkpointing only pays when
+        # a backward pass will follow (gradients enabled). Pass use_reentrant explicitly: the
+        # old reentrant variant silently gives no gradients when the input does not require grad.
+        raise NotImplementedError('TODO(task5_4): Run the blocks, each one checkpointed when checkpointing is on and gradients are enabled, then the head.')
 
 
 def measure_peak_memory(fn: Callable[[], object], device: str | torch.device = "cuda") -> int:
@@ -289,11 +295,12 @@ def find_max_batch_size(step_fn: Callable[[int], object], start: int = 1, limit:
     O(log limit) calls. Any other exception propagates. RuntimeError if `start` itself
     does not fit; ValueError for start < 1 or limit < start.
     """
-    # Hint: write fits(b): try step_fn(b) and return True; on torch.OutOfMemoryError return
-    # False. After an OOM, call torch.cuda.empty_cache() (when CUDA is available) *outside*
-    # the except block: the exception's traceback holds references to the step's tensors
-    # until the block ends.
-    raise NotImplementedError('TODO(task5_5): Double from start until step_fn raises torch.OutOfMemoryError (or limit), then binary-search; return the largest size that fits.')
+    if start < 1 or limit < start:
+        raise ValueError(f"need 1 <= start <= limit, got start={start}, limit={limit}")
+    # Hint: first a small helper that says whether one size fits (only an out-of-memory
+    # error means "no"). Release the GPU's cached memory after a failure *outside* the
+    # except block: the exception's traceback keeps the failed step's tensors alive until then.
+    raise NotImplementedError('TODO(task5_5): Return the largest batch size in [start, limit] that fits: grow fast until one fails, then narrow the gap.')
 
 
 # ---------------------------------------------------------------------------
@@ -364,13 +371,11 @@ def ddp_train(config: DistConfig) -> dict[str, torch.Tensor] | None:
     backward(), so the weights equal one process training on the whole batch. Returns the
     final state_dict (CPU tensors) on rank 0, None on the other ranks.
     """
-    # Hint: device, backend = distributed_device(config.device); dist.init_process_group(backend);
-    # rank = dist.get_rank(); on CUDA torch.cuda.set_device(device) first. Build the model
-    # with make_dist_model(config.seed).to(device), wrap it in
-    # torch.nn.parallel.DistributedDataParallel (device_ids=[device.index] on CUDA, None on
-    # the CPU), shard make_dist_data(...) with shard_for_rank, train with SGD and
-    # F.mse_loss. Always dist.destroy_process_group() at the end (try/finally).
-    raise NotImplementedError("TODO(task5_6): Init the process group, wrap the model in DDP, train on this rank's shard, return the CPU state_dict on rank 0.")
+    # Hint: distributed_device picks the device and backend (and checks the GPU count). Every
+    # process joins the group first and leaves it at the end whatever happens. Each rank
+    # trains on its own shard of the global batch; DDP takes care of the gradients. Only
+    # rank 0 returns the weights.
+    raise NotImplementedError("TODO(task5_6): Join the process group, train the DDP-wrapped model on this rank's shard, return the CPU weights on rank 0.")
 
 
 # ---------------------------------------------------------------------------
@@ -386,13 +391,10 @@ def fsdp_train(config: DistConfig) -> dict[str, torch.Tensor] | None:
     (averaged) back to the slices. Returns the full state_dict (CPU tensors) on rank 0,
     None on the others.
     """
-    # Hint: after init_process_group, mesh = init_device_mesh(device.type, (world_size,))
-    # (from torch.distributed.device_mesh). Call fully_shard(layer, mesh=mesh) on each
-    # nn.Linear, then fully_shard(model, mesh=mesh) on the root; build the optimizer after
-    # sharding. Every rank must call get_model_state_dict(model, options=StateDictOptions(
-    # full_state_dict=True, cpu_offload=True)) (torch.distributed.checkpoint.state_dict):
-    # it is a collective; rank 0 gets the full tensors.
-    raise NotImplementedError("TODO(task5_7): Init the process group, fully_shard each Linear and the model, train on this rank's shard, gather the full state_dict for rank 0.")
+    # Hint: the same skeleton as ddp_train. Shard the inner layers before the root (a device
+    # mesh over all ranks), and create the optimizer only after sharding. Gathering the full
+    # weights is a collective: every rank takes part, rank 0 keeps them.
+    raise NotImplementedError("TODO(task5_7): Join the process group, shard each Linear then the model, train on this rank's shard, gather the full weights for rank 0.")
 
 
 def train_single_process(config: DistConfig) -> dict[str, torch.Tensor]:
@@ -453,12 +455,10 @@ class DeviceBatches:
         return full if self.drop_last or rest == 0 else full + 1
 
     def __iter__(self):
-        # Hint: order = torch.randperm(N, device=self.device, generator=self.generator); for
-        # each slice of order: x = self.images[idx]; random_crop_flip(x, self.padding,
-        # self.generator) if self.augment; then x.float() / 255, minus self.mean, divided by
-        # self.std; x.contiguous(memory_format=torch.channels_last) if self.channels_last;
-        # yield x, self.labels[idx]. Respect drop_last (len(self) batches).
-        raise NotImplementedError('TODO(task5_8): Yield len(self) (x, y) batches in a fresh random order: index, augment, normalise to float32, channels_last if asked.')
+        # Hint: everything stays on self.device: the order of the epoch, the indices, the
+        # augmentation (Lab 4's random_crop_flip with this object's generator) and the
+        # normalisation. len(self) says how many batches an epoch has (drop_last).
+        raise NotImplementedError('TODO(task5_8): Yield one epoch of (x, y) batches in a fresh random order: augmented if asked, normalised float32, channels_last if asked.')
 
 
 def conv_bn(c_in: int, c_out: int) -> nn.Sequential:
