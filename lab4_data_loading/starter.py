@@ -142,6 +142,7 @@ class ImageFolderDataset(Dataset):
         # order. scan_class_folder lists one class's images (and what it skipped). A missing
         # root is a FileNotFoundError, a root without classes or a class without images a
         # ValueError; each message names the path and says what was expected there.
+        # (About 27 lines in the reference, a third of them the error messages.)
         raise NotImplementedError('TODO(task4_1): List root/<class>/<image> into sorted classes, class_to_idx, samples, targets and skipped; raise clear errors naming the path.')
         report_skipped(self.root, self.skipped)
 
@@ -193,6 +194,7 @@ def decode_image_folder(root: str | os.PathLike, cache_dir: str | os.PathLike | 
     # reuses an old cache. Two safety rules of any cache on disk: load it so that it cannot
     # run code (a .pt file is a pickle), and write it so that an interrupted run can never
     # leave a half file under the final name. A damaged cache: one line naming it.
+    # (About 27 lines in the reference: load or decode, then save; one idea, a cache.)
     raise NotImplementedError('TODO(task4_2): Decode the folder into (N, 3, H, W) uint8 + labels, loading/saving <cache_dir>/<name>-<fingerprint>.pt safely.')
 
 
@@ -493,7 +495,7 @@ def build_pipeline(
     Returns a Pipeline. Batches are (x (B, 3, H, W) float32 normalised, y (B,) int64).
     """
     # Hint: follow the five steps above with your functions of tasks 4.2-4.6; a split is a
-    # torch.utils.data.Subset of one in-memory dataset. Statistics from the train split only.
+    # subset of one in-memory dataset. Statistics from the training split only.
     raise NotImplementedError('TODO(task4_8): Build the train and validation loaders of the five steps above and return them in a Pipeline.')
 
 
@@ -540,7 +542,7 @@ class SeededDataset(Dataset):
         # Hint: three generators to seed (torch's CPU one, `random`, NumPy's global one), and
         # all three to give back exactly as they were, even when the item raises. Seeding
         # torch's CPU generator alone is much cheaper than torch.manual_seed (every GPU too).
-        raise NotImplementedError('TODO(task4_9): Produce self.dataset[index] with torch, random and numpy seeded from seed, restoring their states afterwards.')
+        raise NotImplementedError('TODO(task4_9): Return the wrapped item with torch, random and NumPy seeded from its seed, their states restored afterwards.')
 
 
 # ---------------------------------------------------------------------------
