@@ -6,8 +6,9 @@ What this lab teaches: picking a device and moving nested batches to it, mixed p
 with `torch.amp.autocast` (bf16, and fp16 with `torch.amp.GradScaler`), why gradient
 scaling exists (made visible on the CPU), trading compute for memory with activation
 checkpointing, finding the largest batch that fits, and data-parallel training for real
-with DDP and FSDP2 (`fully_shard`) under torchrun. The deliverable: training 3-5x faster
-with the GPU, mixed precision and data kept on the GPU (benchmark.py).
+with DDP and FSDP2 (`fully_shard`) under torchrun. The deliverable: training at least 3x
+faster than the naive GPU baseline with mixed precision and data kept on the GPU
+(benchmark.py; the target of a `gpu` test, not yet measured on a GPU: see RESULTS.md).
 
 Tasks, in the README's order:
     task5_1  get_device / to_device        cuda, then mps, then cpu; nested batches
@@ -17,12 +18,12 @@ Tasks, in the README's order:
     task5_5  find_max_batch_size           doubling, then binary search on OOM
     task5_6  ddp_train                     DistributedDataParallel under torchrun
     task5_7  fsdp_train                    FSDP2: fully_shard under torchrun
-    task5_8  DeviceBatches.__iter__        data kept on the device, batched augmentation
+    task5_8  DeviceBatches.__iter__        data kept on the device, batched augmentation (Lab 4's random_crop_flip)
 
 Run the demo:   python lab5_gpu_mixed_precision/solution.py
                 (writes lab5_gpu_mixed_precision/outputs/lab5_gradient_scaling.png)
-Distributed:    torchrun --standalone --nproc_per_node 2 lab5_gpu_mixed_precision/solution.py ddp --out ddp.pt
-                torchrun --standalone --nproc_per_node 2 lab5_gpu_mixed_precision/solution.py fsdp --out fsdp.pt
+Distributed:    python lab5_gpu_mixed_precision/solution.py ddp --nproc 2 --out ddp.pt    (= torchrun --standalone
+                python lab5_gpu_mixed_precision/solution.py fsdp --nproc 2 --out fsdp.pt   --nproc_per_node 2 ...)
 Benchmark:      python lab5_gpu_mixed_precision/benchmark.py [--data-dir /path/to/cifar10/train]
 Grade yourself: pytest -m lab5                    (your starter.py; --impl solution for this file)
 """
