@@ -292,7 +292,7 @@ def random_crop_flip(
     flip: torch.Tensor | None = None,
     padding_mode: str = "constant",
 ) -> torch.Tensor:
-    """Random crop after zero-padding, plus a random horizontal flip, for a whole batch.
+    """Random crop after padding (zeros by default), plus a random horizontal flip, for a whole batch.
 
     images: (N, C, H, W) tensor of any dtype on any device -> same shape, dtype and device.
     Each image gets its own offset (dy, dx) in [0, 2 * padding] and its own coin flip,
@@ -309,7 +309,7 @@ def random_crop_flip(
     # .item(), .any(), .nonzero() on a GPU tensor) makes the CPU wait for the GPU once per
     # image. Take every random number from random_offsets_and_flips first (the tests compare
     # with it), then pick all the output pixels of the padded batch in one go.
-    raise NotImplementedError('TODO(task4_4): Return the batch cropped at a random offset after zero-padding and mirrored with p=0.5, per image, with no Python loop over images.')
+    raise NotImplementedError("TODO(task4_4): Return the batch cropped at each image's random offset after padding and mirrored where drawn (or where flip says), with no Python loop over images.")
 
 
 def normalize_batch(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
