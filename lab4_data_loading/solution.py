@@ -140,7 +140,7 @@ class ImageFolderDataset(Dataset):
         # order. scan_class_folder lists one class's images (and what it skipped). A missing
         # root is a FileNotFoundError, a root without classes or a class without images a
         # ValueError; each message names the path and says what was expected there.
-        # (About 27 lines in the reference, a third of them the error messages.)
+        # size: about 27 lines, a third of them the three error messages.
         # BEGIN SOLUTION(task4_1): List root/<class>/<image> into sorted classes, class_to_idx, samples, targets and skipped; raise clear errors naming the path.
         root = Path(root)
         if not root.is_dir():
@@ -226,7 +226,7 @@ def decode_image_folder(root: str | os.PathLike, cache_dir: str | os.PathLike | 
     # reuses an old cache. Two safety rules of any cache on disk: load it so that it cannot
     # run code (a .pt file is a pickle), and write it so that an interrupted run can never
     # leave a half file under the final name. A damaged cache: one line naming it.
-    # (About 27 lines in the reference: load or decode, then save; one idea, a cache.)
+    # size: about 27 lines: load or decode, then save; one idea, a cache.
     # BEGIN SOLUTION(task4_2): Decode the folder into (N, 3, H, W) uint8 + labels, loading/saving <cache_dir>/<name>-<fingerprint>.pt safely.
     dataset = ImageFolderDataset(root)
     cache_file = None
@@ -324,7 +324,13 @@ def eval_transforms(mean: Sequence[float], std: Sequence[float]) -> v2.Compose:
     """
     # Hint: the training pipeline minus everything random.
     # BEGIN SOLUTION(task4_3): Return the evaluation pipeline: to a tensor image, to float in [0, 1], normalise; nothing random.
-    return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean=list(mean), std=list(std))])
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean=list(mean), std=list(std)),
+        ]
+    )
     # END SOLUTION
 
 

@@ -142,7 +142,7 @@ class ImageFolderDataset(Dataset):
         # order. scan_class_folder lists one class's images (and what it skipped). A missing
         # root is a FileNotFoundError, a root without classes or a class without images a
         # ValueError; each message names the path and says what was expected there.
-        # (About 27 lines in the reference, a third of them the error messages.)
+        # size: about 27 lines, a third of them the three error messages.
         raise NotImplementedError('TODO(task4_1): List root/<class>/<image> into sorted classes, class_to_idx, samples, targets and skipped; raise clear errors naming the path.')
         report_skipped(self.root, self.skipped)
 
@@ -194,7 +194,7 @@ def decode_image_folder(root: str | os.PathLike, cache_dir: str | os.PathLike | 
     # reuses an old cache. Two safety rules of any cache on disk: load it so that it cannot
     # run code (a .pt file is a pickle), and write it so that an interrupted run can never
     # leave a half file under the final name. A damaged cache: one line naming it.
-    # (About 27 lines in the reference: load or decode, then save; one idea, a cache.)
+    # size: about 27 lines: load or decode, then save; one idea, a cache.
     raise NotImplementedError('TODO(task4_2): Decode the folder into (N, 3, H, W) uint8 + labels, loading/saving <cache_dir>/<name>-<fingerprint>.pt safely.')
 
 

@@ -301,7 +301,7 @@ def find_max_batch_size(step_fn: Callable[[int], object], start: int = 1, limit:
     # Hint: first a small helper that says whether one size fits (only an out-of-memory
     # error means "no"). Release the GPU's cached memory after a failure *outside* the
     # except block: the exception's traceback keeps the failed step's tensors alive until then.
-    # (About 28 lines in the reference: the helper, the doubling loop, the binary search.)
+    # size: about 28 lines: the helper, the doubling loop, the binary search.
     raise NotImplementedError('TODO(task5_5): Return the largest batch size in [start, limit] that fits: grow fast until one fails, then narrow the gap.')
 
 
@@ -396,7 +396,7 @@ def fsdp_train(config: DistConfig) -> dict[str, torch.Tensor] | None:
     # Hint: the same skeleton as ddp_train. Shard the inner layers before the root (a device
     # mesh over all ranks), and create the optimizer only after sharding. Gathering the full
     # weights is a collective: every rank takes part, rank 0 keeps them.
-    # (About 28 lines in the reference, 3 of them imports; the rest mirrors ddp_train.)
+    # size: about 28 lines, 3 of them imports; the rest mirrors ddp_train.
     raise NotImplementedError("TODO(task5_7): Join the process group, shard each Linear then the model, train on this rank's shard, gather the full weights for rank 0.")
 
 
