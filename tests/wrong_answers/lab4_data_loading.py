@@ -268,10 +268,11 @@ WRONG_ANSWERS = [
         "block": 2,
         "name": "mean and std broadcast along the width",
         "why": "torch.tensor(mean) has shape (3,): it broadcasts over the last axis (W), not the channels",
+        "expect": "broadcast",
         "body": """
             mean_t = torch.as_tensor(mean, dtype=torch.float32, device=images.device)
             std_t = torch.as_tensor(std, dtype=torch.float32, device=images.device)
-            return (images.float() / 255 - mean_t[: images.shape[-1]]) / std_t[: images.shape[-1]]
+            return (images.float() / 255 - mean_t) / std_t
         """,
     },
     # ----------------------------------------------------------------- task4_5
