@@ -513,6 +513,8 @@ def test_normalize_batch_matches_v2(lab):
     mean, std = [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]
     try:
         got = lab.normalize_batch(images, mean, std)
+    except NotImplementedError:
+        raise  # a TODO (NotImplementedError is a RuntimeError too)
     except RuntimeError as error:
         pytest.fail(
             f"normalize_batch raised: {error}. mean and std hold one value per channel: shape them (1, C, 1, 1) "
