@@ -6,6 +6,9 @@ cropped after padding by 4, randomly mirrored, normalised — from the same imag
   per-sample  ImageFolderDataset: open + decode each file with PIL, then a v2 transform
               per image; a DataLoader collates batches (num_workers 0 and 2). Measured
               with the full train_transforms (with ColorJitter) and with crop + flip only.
+  loop        the same in-memory batches, cropped and mirrored one image at a time in a
+              Python loop (what a first "batched" version often looks like), then
+              normalize_batch.
   batched     decode_image_folder once (cached), then random_crop_flip + normalize_batch
               on whole (B, 3, 32, 32) uint8 batches indexed from the in-memory tensor.
 
@@ -14,8 +17,9 @@ Usage (from the repository root):
     python lab4_data_loading/benchmark.py                 # generated PNGs when no data dir
     python lab4_data_loading/benchmark.py --impl starter  # time your own functions
 
-It uses the functions of the graded file (solution.py by default), so it only runs once
-tasks 4.1-4.4 are done.
+It uses the functions of lab4_data_loading/<impl>.py (solution.py by default; --impl
+starter for yours), so it needs tasks 4.1 (ImageFolderDataset), 4.2 (decode_image_folder),
+4.3 (train_transforms), 4.4 (random_crop_flip, normalize_batch) and 4.5 (compute_mean_std).
 """
 
 from __future__ import annotations
@@ -72,6 +76,26 @@ def time_batched(lab, images: torch.Tensor, mean, std, batch_size: int, padding:
     return count / (time.perf_counter() - start)
 
 
+def time_loop(lab, images: torch.Tensor, mean, std, batch_size: int, padding: int = 4, repeats: int = 1) -> float:
+    """Images per second of the same crop + flip done image by image in Python, then normalize_batch."""
+    generator = torch.Generator().manual_seed(0)
+    start = time.perf_counter()
+    count = 0
+    for _ in range(repeats):
+        order = torch.randperm(len(images), generator=generator)
+        for first in range(0, len(images), batch_size):
+            batch = images[order[first : first + batch_size]]
+            n, _, h, w = batch.shape
+            draws = lab.random_offsets_and_flips(n, padding, generator).tolist()
+            padded = torch.nn.functional.pad(batch, (padding,) * 4)
+            out = torch.empty_like(batch)
+            for i in range(n):
+                crop = padded[i, :, draws[0][i] : draws[0][i] + h, draws[1][i] : draws[1][i] + w]
+                out[i] = crop.flip(-1) if draws[2][i] else crop
+            count += len(lab.normalize_batch(out, mean, std))
+    return count / (time.perf_counter() - start)
+
+
 def crop_flip_transforms(mean, std, size: int = 32, padding: int = 4) -> v2.Compose:
     """The per-sample equivalent of the batched pipeline (no colour jitter)."""
     return v2.Compose(
@@ -96,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
         help="torch threads in the main process (default 1: the pipeline gets one core, the model the rest; "
         "on a busy machine more threads can be far slower)",
     )
-    parser.add_argument("--impl", default="solution", help="which file of this folder to time (default solution)")
+    parser.add_argument("--impl", default="solution", help="which file of lab4_data_loading/ to time (default solution; "
+                        "`starter` times your tasks 4.1-4.5)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -128,15 +153,18 @@ def main(argv: list[str] | None = None) -> None:
             rows.append((f"per-sample PIL + v2 (crop, flip, jitter), num_workers={workers}", speed))
         speed = time_per_sample(lab, root, subset, light, args.batch_size, args.workers[0])
         rows.append((f"per-sample PIL + v2 (crop, flip), num_workers={args.workers[0]}", speed))
+        speed = time_loop(lab, images, mean, std, args.batch_size)
+        rows.append(("in-memory, per-image Python loop (crop, flip), uint8 tensor", speed))
         speed = time_batched(lab, images, mean, std, args.batch_size)
         rows.append(("in-memory batched (crop, flip), uint8 tensor", speed))
     finally:
         if temporary is not None:
             temporary.cleanup()
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"\n{len(subset)} images of {root} ({tuple(images.shape[1:])}), batch {args.batch_size}, "
-          f"torch {torch.__version__}, {os.cpu_count()} CPUs, {args.threads} torch thread(s), load average {load:.2f}")
+          f"torch {torch.__version__}, {os.cpu_count()} CPUs, {args.threads} torch thread(s), "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"decode the whole folder once ({len(data.images)} images) and write the cache: {first:.1f} s; "
           f"load it from the cache: {cached:.2f} s\n")
     baseline = rows[0][1]
@@ -149,4 +177,10 @@ if __name__ == "__main__":
     try:
         main()
     except NotImplementedError as todo:  # the graded file still has TODOs
-        raise SystemExit(f"{todo}\n(finish this TODO in lab4_data_loading/, then run the benchmark again)") from None
+        where = todo.__traceback__
+        while where.tb_next is not None:
+            where = where.tb_next
+        raise SystemExit(
+            f"{todo}\n(the benchmark needs tasks 4.1-4.5: finish this TODO in {where.tb_frame.f_code.co_filename}, "
+            "then run the benchmark again)"
+        ) from None

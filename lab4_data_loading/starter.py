@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 9e907c1ad0e0a775).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 ca7a45acce54891c).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 4 — Data Loading Pipeline (starter: your work goes here).
 
@@ -16,9 +16,10 @@ Tasks, in the README's order:
     task4_3  train_transforms / eval_...   per-sample augmentation with transforms.v2
     task4_4  random_crop_flip / normalize  batched augmentation on whole tensors, any device
     task4_5  compute_mean_std / stratified_split   statistics from the training split only
-    task4_6  SeededDataset / make_loader   the same batches with num_workers=0 and 2
+    task4_6  seed_worker / make_loader     reproducible workers: generator= and worker_init_fn=
     task4_7  class_weights / balanced_sampler      two answers to class imbalance
     task4_8  build_pipeline                the deliverable: folder -> train/val loaders
+    task4_9  SeededDataset (extension)     exact per-sample seeds: the same batches for any num_workers
 
 Run the demo:   python lab4_data_loading/starter.py [--data-dir /path/to/cifar/train]
                 (without CIFAR10_DIR or --data-dir it generates a small image folder;
@@ -33,6 +34,7 @@ import argparse
 import hashlib
 import os
 import random
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,14 +71,56 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 def load_rgb(path: Path) -> Image.Image:
     """Open one image file as an RGB PIL image (grayscale and palette images are converted).
 
-    Raises ValueError naming the file when it cannot be decoded: one corrupt JPEG in 50,000
-    should cost you a second to find, not an afternoon.
+    16-bit grayscale PNGs (PIL mode "I;16") are scaled to 0..255 (value / 257), not clipped
+    (convert("RGB") alone would turn every value above 255 into white). Raises ValueError
+    naming the file when it cannot be decoded (random bytes, a truncated JPEG): one corrupt
+    JPEG in 50,000 should cost you a second to find, not an afternoon.
     """
     try:
         with Image.open(path) as image:
+            if image.mode.startswith("I"):  # 16- or 32-bit integer grayscale
+                pixels = np.asarray(image).astype(np.float64)
+                if image.mode.startswith("I;16") or pixels.max() > 255:
+                    pixels = pixels / 257.0  # 65535 -> 255
+                image = Image.fromarray(np.clip(pixels.round(), 0, 255).astype(np.uint8))
             return image.convert("RGB")  # convert() loads the pixels, so decoding errors surface here
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"cannot decode image {path}: {error}. Delete or replace this file.") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"cannot decode image {path}: {error}. Delete or replace this file, then run again.") from error
+
+
+def scan_class_folder(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(image files of one class folder sorted by name, [(skipped entry, why), ...]).
+
+    Given (not an exercise). An image file is a file (or a link to one) whose suffix is in
+    IMAGE_EXTENSIONS. Broken links, images in nested folders (only root/<class>/<image> is
+    read) and other files are skipped, and reported, so that nothing disappears unnoticed.
+    """
+    images, skipped = [], []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue  # .DS_Store, .ipynb_checkpoints: never data
+        if entry.is_symlink() and not entry.exists():
+            skipped.append((entry, "broken link"))
+        elif entry.is_dir():
+            nested = sum(1 for p in entry.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+            if nested:
+                skipped.append((entry, f"nested folder with {nested} images (only <class>/<image> is read)"))
+        elif entry.suffix.lower() in IMAGE_EXTENSIONS:
+            images.append(entry)
+        else:
+            skipped.append((entry, "not an image file"))
+    return images, skipped
+
+
+def report_skipped(root: Path, skipped: list[tuple[Path, str]]) -> None:
+    """One warning that says how many entries were left out, why, and an example of each reason."""
+    if not skipped:
+        return
+    reasons: dict[str, list[Path]] = {}
+    for path, why in skipped:
+        reasons.setdefault(why.split(" with ")[0], []).append(path)
+    parts = [f"{len(paths)} {why} (e.g. {paths[0].relative_to(root)})" for why, paths in reasons.items()]
+    warnings.warn(f"{root}: skipped {len(skipped)} entries: {'; '.join(parts)}", stacklevel=3)
 
 
 class ImageFolderDataset(Dataset):
@@ -86,6 +130,7 @@ class ImageFolderDataset(Dataset):
     class_to_idx: {class name: label}, labels 0..C-1 in sorted order
     samples:      [(path, label), ...] sorted by class, then file name
     targets:      [label, ...] (the labels alone, for samplers and splits)
+    skipped:      [(path, why), ...] entries that are not read (reported in one warning)
     dataset[i] -> (image, label): a PIL RGB image (or transform(image)) and an int.
 
     Written here instead of torchvision.datasets.ImageFolder so that you see every step
@@ -93,17 +138,19 @@ class ImageFolderDataset(Dataset):
     """
 
     def __init__(self, root: str | os.PathLike, transform=None):
-        # Hint: Path(root).is_dir(); sorted(p.name for p in root.iterdir() if p.is_dir()).
-        # Skip hidden folders (".ipynb_checkpoints") and files whose suffix is not in
-        # IMAGE_EXTENSIONS. Raise FileNotFoundError for a missing root and ValueError for a
-        # root with no class folders or a class folder with no images, naming the path.
-        raise NotImplementedError('TODO(task4_1): List root/<class>/<image> into sorted classes, class_to_idx, samples and targets; raise clear errors.')
+        # Hint: a class is a visible sub-folder of root; its label is its position in sorted
+        # order. scan_class_folder lists one class's images (and what it skipped). A missing
+        # root is a FileNotFoundError, a root without classes or a class without images a
+        # ValueError; each message names the path and says what was expected there.
+        # size: about 27 lines, a third of them the three error messages.
+        raise NotImplementedError('TODO(task4_1): List root/<class>/<image> into sorted classes, class_to_idx, samples, targets and skipped; raise clear errors naming the path.')
+        report_skipped(self.root, self.skipped)
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int):
-        # Hint: load_rgb(path) already raises the clear error for a broken file.
+        # Hint: load_rgb gives the RGB image and already raises the clear error for a broken file.
         raise NotImplementedError('TODO(task4_1): Return (image, label) for samples[index], applying self.transform when it is set.')
 
 
@@ -143,12 +190,12 @@ def decode_image_folder(root: str | os.PathLike, cache_dir: str | os.PathLike | 
     later calls load it with torch.load(..., weights_only=True) instead of decoding:
     decoding 50,000 JPEGs takes ~10 s, loading 150 MB takes a fraction of a second.
     """
-    # Hint: build ImageFolderDataset(root) to list the files; the cache file name includes
-    # folder_fingerprint(dataset) so that a changed folder gets a new cache. Decode with
-    # np.asarray(load_rgb(path)) -> (H, W, 3) uint8, np.stack, then torch.from_numpy and
-    # permute(0, 3, 1, 2). Save {"images", "labels", "classes"} with torch.save to a
-    # temporary name and rename it: an interrupted save must never leave a half file.
-    raise NotImplementedError('TODO(task4_2): Decode the folder into (N, 3, H, W) uint8 + labels, loading/saving <cache_dir>/<name>-<fingerprint>.pt.')
+    # Hint: the cache file's name carries folder_fingerprint, so a changed folder never
+    # reuses an old cache. Two safety rules of any cache on disk: load it so that it cannot
+    # run code (a .pt file is a pickle), and write it so that an interrupted run can never
+    # leave a half file under the final name. A damaged cache: one line naming it.
+    # size: about 27 lines: load or decode, then save; one idea, a cache.
+    raise NotImplementedError('TODO(task4_2): Decode the folder into (N, 3, H, W) uint8 + labels, loading/saving <cache_dir>/<name>-<fingerprint>.pt safely.')
 
 
 class InMemoryImageDataset(Dataset):
@@ -192,10 +239,10 @@ def train_transforms(
     float32 in [0, 1] and Normalize(mean, std). Randomness comes from torch's generator,
     so torch.manual_seed makes it repeatable.
     """
-    # Hint: v2.ToImage() first (PIL -> tensor image), geometric and colour transforms on
-    # uint8, then v2.ToDtype(torch.float32, scale=True) (divides by 255) and last
-    # v2.Normalize — Normalize needs floats, and ColorJitter is cheaper on uint8.
-    raise NotImplementedError('TODO(task4_3): Return v2.Compose([ToImage, RandomCrop(size, padding), RandomHorizontalFlip, ColorJitter, ToDtype(float32, scale=True), Normalize]).')
+    # Hint: order matters. Pixels must become a tensor image first; the random geometric
+    # and colour changes are cheapest on uint8; Normalize only makes sense on floats in
+    # [0, 1]. Each augmentation does what the docstring says, no more, no less.
+    raise NotImplementedError('TODO(task4_3): Return the training pipeline of the docstring: to a tensor image, random padded crop, coin-flip mirror, colour jitter, to float in [0, 1], normalise.')
 
 
 def eval_transforms(mean: Sequence[float], std: Sequence[float]) -> v2.Compose:
@@ -204,7 +251,8 @@ def eval_transforms(mean: Sequence[float], std: Sequence[float]) -> v2.Compose:
     Validation and test images must see exactly the preprocessing of training minus the
     augmentation; otherwise the numbers you report measure a different model input.
     """
-    raise NotImplementedError('TODO(task4_3): Return v2.Compose([ToImage, ToDtype(float32, scale=True), Normalize(mean, std)]).')
+    # Hint: the training pipeline minus everything random.
+    raise NotImplementedError('TODO(task4_3): Return the evaluation pipeline: to a tensor image, to float in [0, 1], normalise; nothing random.')
 
 
 # ---------------------------------------------------------------------------
@@ -212,30 +260,56 @@ def eval_transforms(mean: Sequence[float], std: Sequence[float]) -> v2.Compose:
 # ---------------------------------------------------------------------------
 
 
+def random_offsets_and_flips(
+    n: int, padding: int, generator: torch.Generator | None = None, device: str | torch.device | None = None
+) -> torch.Tensor:
+    """The random numbers of one random_crop_flip call: (3, N) int64 on `device`: dy, dx, flip (0/1).
+
+    Given (not an exercise). All of them come from ONE draw of N integers in
+    [0, 2 * (2 * padding + 1) ** 2) on the generator's device (the default generator's:
+    images' device when generator is None), decoded with % and //, then moved to `device`
+    with one non-blocking copy. On a GPU this is the whole difference between a training
+    step that streams and one that stops: no value is read back by the CPU, and one small
+    copy (from pinned memory when it goes CPU -> GPU) replaces three blocking ones.
+    """
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    source = generator.device if generator is not None else device
+    span = 2 * padding + 1
+    raw = torch.randint(0, 2 * span * span, (n,), generator=generator, device=source)
+    draws = torch.stack([raw // (2 * span), raw // 2 % span, raw % 2])  # dy, dx, flip
+    if draws.device != device:
+        to_gpu = draws.device.type == "cpu" and device.type != "cpu"
+        if to_gpu and device.type == "cuda":
+            draws = draws.pin_memory()  # page-locked: the copy below really runs asynchronously
+        draws = draws.to(device, non_blocking=to_gpu)  # GPU -> CPU must block: the CPU reads the values next
+    return draws
+
+
 def random_crop_flip(
     images: torch.Tensor,
     padding: int,
     generator: torch.Generator | None = None,
     flip: torch.Tensor | None = None,
+    padding_mode: str = "constant",
 ) -> torch.Tensor:
-    """Random crop after zero-padding, plus a random horizontal flip, for a whole batch.
+    """Random crop after padding (zeros by default), plus a random horizontal flip, for a whole batch.
 
     images: (N, C, H, W) tensor of any dtype on any device -> same shape, dtype and device.
     Each image gets its own offset (dy, dx) in [0, 2 * padding] and its own coin flip,
     drawn from `generator` (a torch.Generator on the CPU or on images.device) so that a
     seeded generator gives the same batch every time. flip: an optional (N,) bool tensor
     that says which images to mirror instead of the coin flips (the checkpoint project
-    alternates flips between epochs). One gather does the whole batch:
-    no Python loop over images, so it runs at memory speed on a CPU or a GPU.
+    alternates flips between epochs). padding_mode: F.pad's mode, "constant" (zeros, the
+    CIFAR classic) or "reflect" (airbench's choice). One gather does the whole batch:
+    no Python loop over images, so it runs at memory speed on a CPU or a GPU, and nothing
+    is read back to the CPU, so a GPU never waits for it.
+    The random numbers come from random_offsets_and_flips(N, padding, generator, device).
     """
-    # Hint: padded = F.pad(images, (padding,) * 4) is (N, C, H2, W2). Draw dy, dx with
-    # torch.randint(..., generator=generator, device=gen_device) and the flips with
-    # torch.rand(...) < 0.5, then move them to images.device. rows = dy[:, None] + arange(H)
-    # is (N, H), cols = dx[:, None] + arange(W) is (N, W), and reversing cols where flip is
-    # True (cols.flip(1)) mirrors the crop. Then either index padded[n, c, rows, cols] with
-    # broadcast index tensors, or — 5x faster on a CPU — flatten each image to H2 * W2
-    # pixels and torch.gather the positions rows[:, :, None] * W2 + cols[:, None, :].
-    raise NotImplementedError('TODO(task4_4): Return the batch cropped at a random offset after zero-padding and mirrored with p=0.5, per image.')
+    # Hint: the whole batch is one tensor operation. A Python loop over images (or any
+    # .item(), .any(), .nonzero() on a GPU tensor) makes the CPU wait for the GPU once per
+    # image. Take every random number from random_offsets_and_flips first (the tests compare
+    # with it), then pick all the output pixels of the padded batch in one go.
+    raise NotImplementedError("TODO(task4_4): Return the batch cropped at each image's random offset after padding and mirrored where drawn (or where flip says), with no Python loop over images.")
 
 
 def normalize_batch(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
@@ -243,10 +317,10 @@ def normalize_batch(images: torch.Tensor, mean: Sequence[float], std: Sequence[f
 
     Same numbers as v2.ToDtype(float32, scale=True) + v2.Normalize, for a whole batch.
     """
-    # Hint: torch.as_tensor(mean, device=images.device).view(1, -1, 1, 1) broadcasts. Each
-    # arithmetic op on a whole batch writes a new tensor: fewer ops (and in-place ones on a
-    # copy you own) are faster.
-    raise NotImplementedError('TODO(task4_4): Return (images / 255 - mean) / std as float32, mean and std broadcast per channel.')
+    # Hint: mean and std hold one number per channel; shape them so that they broadcast
+    # over (N, C, H, W), on the images' device. Each arithmetic op on a whole batch writes
+    # a new tensor: fewer ops (and in-place ones on a copy you own) are faster.
+    raise NotImplementedError('TODO(task4_4): Return the batch as float32, scaled to [0, 1] and normalised channel by channel.')
 
 
 # ---------------------------------------------------------------------------
@@ -265,8 +339,13 @@ def compute_mean_std(
     population std (divide by the count, as Normalize expects).
     Works in chunks with float64 sums, so 50,000 images never become one 600 MB float copy.
     """
-    # Hint: accumulate per-channel sum and sum of squares in float64 over chunks of
-    # images[indices], then mean = s / count and var = s2 / count - mean ** 2.
+    if indices is not None:
+        indices = torch.as_tensor(indices, dtype=torch.long)
+        if indices.numel() == 0:
+            raise ValueError("indices is empty: the statistics need at least one image")
+    # Hint: the variance is the mean of the squares minus the square of the mean, so two
+    # running per-channel sums are enough, chunk by chunk. float32 sums of millions of
+    # pixels lose digits: sum in float64.
     raise NotImplementedError('TODO(task4_5): Return per-channel (mean, std) in [0, 1] units over images[indices], float32 (C,) each.')
 
 
@@ -281,8 +360,11 @@ def stratified_split(
     A plain random split of a small or imbalanced set can leave a rare class out of
     validation entirely; stratifying cannot.
     """
-    # Hint: for each class, idx = (labels == c).nonzero().flatten(), shuffle it with
-    # torch.randperm(len(idx), generator=g), and send the first k to validation.
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    labels = torch.as_tensor(labels, dtype=torch.long)
+    # Hint: split each class on its own, then put the pieces together. One seeded generator
+    # for all classes makes the split repeatable.
     raise NotImplementedError('TODO(task4_5): Return sorted (train_idx, val_idx) with round(n_c * val_fraction) of each class in validation.')
 
 
@@ -291,47 +373,17 @@ def stratified_split(
 # ---------------------------------------------------------------------------
 
 
-class SampleSeeds(Sampler):
-    """Wraps an index sampler and yields (index, seed) pairs instead of plain indices.
+def seed_worker(worker_id: int) -> None:
+    """worker_init_fn for a DataLoader: seed NumPy's and Python's random in each worker.
 
-    The seeds are drawn in the main process from `generator`, right where the order is
-    decided, so the randomness of every sample is fixed before any worker sees it: which
-    worker handles a sample, and how many workers there are, no longer matter.
+    The DataLoader gives every worker its own torch seed (base seed + worker id, the base
+    drawn from the DataLoader's generator); torch.initial_seed() reads it inside the
+    worker. Seeding NumPy and `random` from it gives each worker its own, repeatable
+    streams for augmentations written with those libraries. (torch >= 1.9 also seeds
+    NumPy itself; this is the documented idiom, and it covers `random` and older versions.)
     """
-
-    def __init__(self, sampler: Sampler, generator: torch.Generator):
-        self.sampler, self.generator = sampler, generator
-
-    def __len__(self) -> int:
-        return len(self.sampler)
-
-    def __iter__(self):
-        indices = list(self.sampler)
-        seeds = torch.randint(0, 2**62, (len(indices),), generator=self.generator).tolist()
-        return iter(zip(indices, seeds))
-
-
-class SeededDataset(Dataset):
-    """dataset[(index, seed)] -> the wrapped dataset's item `index`, its randomness seeded by `seed`.
-
-    Torch's, Python's and NumPy's random generators are all seeded from `seed` while the
-    item is produced, and restored afterwards, so that the caller's random streams are
-    untouched (with num_workers=0 the "worker" is your main process).
-    """
-
-    def __init__(self, dataset: Dataset):
-        self.dataset = dataset
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, key):
-        # Hint: save the three states first — torch.get_rng_state(), random.getstate(),
-        # np.random.get_state() — then seed: torch.default_generator.manual_seed(seed)
-        # (torch.manual_seed also seeds every GPU: 30x slower per sample), random.seed(seed),
-        # np.random.seed(seed % 2**32) (NumPy wants a seed below 2**32). Restore the states
-        # in a `finally:` block so an exception in the dataset cannot leave them changed.
-        raise NotImplementedError('TODO(task4_6): Produce self.dataset[index] with torch, random and numpy seeded from seed, restoring their states afterwards.')
+    # Hint: a worker knows its own torch seed; NumPy only accepts seeds below 2**32.
+    raise NotImplementedError("TODO(task4_6): Seed NumPy's global generator and Python's random from this worker's torch seed.")
 
 
 def make_loader(
@@ -343,23 +395,31 @@ def make_loader(
     seed: int = 0,
     sampler: Sampler | None = None,
     drop_last: bool = False,
+    per_sample_seeds: bool = False,
 ) -> DataLoader:
-    """A DataLoader whose batches depend only on `seed` — not on num_workers.
+    """A DataLoader whose batches depend only on `seed` (for a given num_workers).
 
-    shuffle: a new random order every epoch (RandomSampler with a seeded generator).
+    The standard idiom (PyTorch's "Reproducibility" notes): a seeded torch.Generator
+    decides the shuffled order and every worker's base seed, and worker_init_fn=seed_worker
+    seeds NumPy and `random` in each worker. shuffle: a new random order every epoch.
     sampler: an index sampler of your own (e.g. balanced_sampler); not with shuffle=True.
-    Every sample's augmentation is seeded through SampleSeeds + SeededDataset, so
-    num_workers=0 and num_workers=2 give identical batches, epoch after epoch.
     pin_memory only when a CUDA GPU exists (page-locked memory makes host-to-GPU copies
     faster and asynchronous; without a GPU it only costs RAM), persistent_workers
     whenever there are workers (no process start-up at every epoch).
+    per_sample_seeds=True: the extension of task4_9 (the same batches for ANY num_workers).
     """
-    # Hint: generator = torch.Generator().manual_seed(seed); pick RandomSampler(dataset,
-    # generator=generator), SequentialSampler(dataset) or `sampler`; wrap it in
-    # SampleSeeds(..., generator) and the dataset in SeededDataset. Give DataLoader a
-    # second generator of its own (seeded from `seed` too): it draws its workers' base
-    # seed from it, and must not consume numbers from the sampler's stream.
-    raise NotImplementedError('TODO(task4_6): Return a DataLoader over SeededDataset(dataset) with a SampleSeeds sampler, pin_memory only with CUDA, persistent workers when num_workers > 0.')
+    if sampler is not None and shuffle:
+        raise ValueError("pass either shuffle=True or a sampler, not both: the sampler decides the order")
+    if num_workers < 0:
+        raise ValueError(f"num_workers must be 0 (load in this process) or more, got {num_workers}")
+    if per_sample_seeds:  # extension (task4_9): every sample's randomness fixed in the main process
+        order_generator = torch.Generator().manual_seed(seed)
+        if sampler is None:
+            sampler = RandomSampler(dataset, generator=order_generator) if shuffle else SequentialSampler(dataset)
+        dataset, sampler, shuffle = SeededDataset(dataset), SampleSeeds(sampler, order_generator), False
+    # Hint: one seeded generator handed to the DataLoader decides both the shuffled order
+    # and the seeds of the workers; the worker_init_fn above does the rest.
+    raise NotImplementedError('TODO(task4_6): Return the DataLoader: seeded generator, seed_worker for the workers, pin_memory only with CUDA, persistent workers when there are workers.')
 
 
 # ---------------------------------------------------------------------------
@@ -380,8 +440,8 @@ def class_weights(labels: torch.Tensor | Sequence[int], num_classes: int | None 
     weight (n_c * w_c = N / C), so a class with 100x fewer samples weighs 100x more per
     sample. A class with no samples at all is an error (its weight would be infinite).
     """
-    # Hint: class_counts(labels, num_classes) gives n_c.
-    raise NotImplementedError('TODO(task4_7): Return N / (C * count_c) per class as float32; ValueError naming any class with no samples.')
+    # Hint: class_counts gives n_c. An empty class cannot be weighted: say which.
+    raise NotImplementedError('TODO(task4_7): Return the per-class weights of the docstring as float32; ValueError naming any class with no samples.')
 
 
 def balanced_sampler(
@@ -393,9 +453,9 @@ def balanced_sampler(
     num_samples indices per epoch (default: len(labels)). The rare class's images repeat
     within an epoch — augmentation makes the repeats differ.
     """
-    # Hint: weights = 1.0 / counts[labels] as float64; WeightedRandomSampler(weights,
-    # num_samples, replacement=True, generator=torch.Generator().manual_seed(seed)).
-    raise NotImplementedError('TODO(task4_7): Return a WeightedRandomSampler with weight 1 / count(class of i) per sample, replacement=True, seeded.')
+    # Hint: torch already has a sampler that draws indices in proportion to per-sample
+    # weights; the work is choosing the weights. Rare classes must repeat: with replacement.
+    raise NotImplementedError('TODO(task4_7): Return a seeded sampler that draws every class equally often.')
 
 
 # ---------------------------------------------------------------------------
@@ -434,9 +494,55 @@ def build_pipeline(
     5. reproducible loaders                      task4_6 (train shuffled, validation in order)
     Returns a Pipeline. Batches are (x (B, 3, H, W) float32 normalised, y (B,) int64).
     """
-    # Hint: Subset(dataset, indices.tolist()) picks a split; the image size for
-    # train_transforms is images.shape[-1].
-    raise NotImplementedError('TODO(task4_8): Decode, split, compute mean/std on the train split, build the two datasets and return Pipeline with both loaders.')
+    # Hint: follow the five steps above with your functions of tasks 4.2-4.6; a split is a
+    # subset of one in-memory dataset. Statistics from the training split only.
+    raise NotImplementedError('TODO(task4_8): Build the train and validation loaders of the five steps above and return them in a Pipeline.')
+
+
+# ---------------------------------------------------------------------------
+# task4_9 — Extension: exact per-sample seeds (the same batches for any num_workers)
+# ---------------------------------------------------------------------------
+
+
+class SampleSeeds(Sampler):
+    """Wraps an index sampler and yields (index, seed) pairs instead of plain indices.
+
+    The seeds are drawn in the main process from `generator`, right where the order is
+    decided, so the randomness of every sample is fixed before any worker sees it: which
+    worker handles a sample, and how many workers there are, no longer matter.
+    """
+
+    def __init__(self, sampler: Sampler, generator: torch.Generator):
+        self.sampler, self.generator = sampler, generator
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self):
+        indices = list(self.sampler)
+        seeds = torch.randint(0, 2**62, (len(indices),), generator=self.generator).tolist()
+        return iter(zip(indices, seeds))
+
+
+class SeededDataset(Dataset):
+    """dataset[(index, seed)] -> the wrapped dataset's item `index`, its randomness seeded by `seed`.
+
+    Torch's, Python's and NumPy's random generators are all seeded from `seed` while the
+    item is produced, and restored afterwards, so that the caller's random streams are
+    untouched (with num_workers=0 the "worker" is your main process).
+    """
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        # Hint: three generators to seed (torch's CPU one, `random`, NumPy's global one), and
+        # all three to give back exactly as they were, even when the item raises. Seeding
+        # torch's CPU generator alone is much cheaper than torch.manual_seed (every GPU too).
+        raise NotImplementedError('TODO(task4_9): Return the wrapped item with torch, random and NumPy seeded from its seed, their states restored afterwards.')
 
 
 # ---------------------------------------------------------------------------

@@ -1,38 +1,46 @@
-"""Lab 5 benchmark (the deliverable): the same CNN, trained for a fixed number of steps, eight ways.
+"""Lab 5 benchmark (the deliverable): the same CNN, trained for a fixed number of steps, in
+configurations that each change ONE thing against the row named in its "vs" column.
 
-Rows, each adding one change to the row above it (GPU rows only when CUDA is available):
+Needs tasks 5.1 (get_device, to_device), 5.2 (amp_train_step) and 5.8 (DeviceBatches) of
+lab5_gpu_mixed_precision/<impl>.py (solution.py by default; --impl starter for yours),
+and Lab 4's random_crop_flip (lab4_data_loading/solution.py).
 
-    CPU fp32                                   in-memory batches (DeviceBatches on the CPU)
-    CPU bf16 autocast                          same, forward under bf16 autocast
-    GPU fp32                                   the naive baseline: a DataLoader with per-sample
-                                               v2 transforms (2 workers), batches copied to the GPU
-    GPU AMP fp16 + GradScaler                  same data path
-    GPU bf16                                   same data path, no scaler needed
-    + channels_last                            NHWC memory layout for the convolutions
-    + data on the GPU, batched augmentation    DeviceBatches: uint8 images live on the GPU
-    + torch.compile                            the model compiled (compile time is in the warm-up)
+    CPU fp32                        in-memory batches (DeviceBatches on the CPU)
+    CPU bf16 autocast               vs CPU fp32
+  GPU rows, only when CUDA is available; TF32 off unless the row says TF32:
+    GPU fp32 (naive)                a DataLoader with per-sample v2 transforms (2 workers),
+                                    batches copied to the GPU: what most tutorials write
+    GPU bf16, DataLoader            vs naive: mixed precision behind a slow data path
+    GPU fp32, data on the GPU       vs naive: the data path alone (DeviceBatches)
+    GPU fp32 + TF32, data on GPU    vs fp32 on GPU: TF32 tensor cores for fp32 convolutions
+    GPU fp16 + GradScaler, on GPU   vs fp32 on GPU: AMP alone
+    GPU bf16, data on the GPU       vs fp32 on GPU: AMP alone
+    + channels_last                 vs bf16 on GPU: the NHWC memory layout
+    + torch.compile                 vs channels_last (compile time is in the warm-up); last
 
-Prints images/s and the speedup over the GPU fp32 baseline (over CPU fp32 without a GPU).
-It trains with the graded file's functions — get_device, to_device, amp_train_step,
-DeviceBatches (tasks 5.1, 5.2, 5.8) — so `--impl starter` times your own code.
+Every row: warm-up steps first (untimed: cuDNN autotuning, worker start-up, compiling),
+then >= 200 timed steps between two torch.cuda.synchronize() calls. cuDNN autotuning and
+the TF32 switches are set per row and restored afterwards (nothing global).
 
 Usage (from the repository root):
     python lab5_gpu_mixed_precision/benchmark.py                        # generated images
     python lab5_gpu_mixed_precision/benchmark.py --data-dir $CIFAR10_DIR/train
-    python lab5_gpu_mixed_precision/benchmark.py --no-compile --steps 20 # quicker
+    python lab5_gpu_mixed_precision/benchmark.py --no-compile --json results.json
 
-Tests call run_benchmark() directly with a short configuration.
+Without CUDA it prints the CPU rows and exits 0. Tests call run_benchmark() directly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import random
 import sys
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,20 +61,26 @@ class Row:
     channels_last: bool = False
     data: str = "loader"  # "loader": DataLoader + per-sample transforms; "device": DeviceBatches
     compile: bool = False
+    tf32: bool = False  # let fp32 matmuls/convolutions use TF32 tensor cores (10-bit mantissa)
+    versus: str | None = None  # the row this one changes one thing of (None: the table's first row)
 
 
 CPU_ROWS = [
     Row("CPU fp32", "cpu", torch.float32, data="device"),
-    Row("CPU bf16 autocast", "cpu", torch.bfloat16, data="device"),
+    Row("CPU bf16 autocast", "cpu", torch.bfloat16, data="device", versus="CPU fp32"),
 ]
 GPU_BASELINE = Row("GPU fp32 (naive)", "cuda", torch.float32)
+GPU_FP32_ON_GPU = Row("GPU fp32, data on the GPU", "cuda", torch.float32, data="device", versus=GPU_BASELINE.name)
+GPU_BF16_ON_GPU = Row("GPU bf16, data on the GPU", "cuda", torch.bfloat16, data="device", versus=GPU_FP32_ON_GPU.name)
 GPU_ROWS = [
     GPU_BASELINE,
-    Row("GPU AMP fp16 + GradScaler", "cuda", torch.float16, scaler=True),
-    Row("GPU bf16", "cuda", torch.bfloat16),
-    Row("+ channels_last", "cuda", torch.bfloat16, channels_last=True),
-    Row("+ data on the GPU, batched augmentation", "cuda", torch.bfloat16, channels_last=True, data="device"),
-    Row("+ torch.compile", "cuda", torch.bfloat16, channels_last=True, data="device", compile=True),
+    Row("GPU bf16, DataLoader", "cuda", torch.bfloat16, versus=GPU_BASELINE.name),
+    GPU_FP32_ON_GPU,
+    Row("GPU fp32 + TF32, data on the GPU", "cuda", torch.float32, data="device", tf32=True, versus=GPU_FP32_ON_GPU.name),
+    Row("GPU fp16 + GradScaler, data on the GPU", "cuda", torch.float16, scaler=True, data="device", versus=GPU_FP32_ON_GPU.name),
+    GPU_BF16_ON_GPU,
+    Row("+ channels_last", "cuda", torch.bfloat16, channels_last=True, data="device", versus=GPU_BF16_ON_GPU.name),
+    Row("+ torch.compile", "cuda", torch.bfloat16, channels_last=True, data="device", compile=True, versus="+ channels_last"),
 ]
 
 
@@ -74,8 +88,26 @@ GPU_ROWS = [
 class Result:
     row: Row
     images_per_s: float
-    warmup_s: float  # includes DataLoader worker start-up and torch.compile
+    warmup_s: float  # includes DataLoader worker start-up, cuDNN autotuning and torch.compile
     final_loss: float
+    steps: int = 0
+
+
+@contextmanager
+def row_math_settings(tf32: bool):
+    """cuDNN autotuning on and TF32 on/off for one row, restored afterwards (issue 16 #10).
+
+    cudnn.benchmark lets cuDNN time its kernels for each new input shape during warm-up and
+    keep the fastest; TF32 (Ampere and later) runs fp32 convolutions and matmuls on tensor
+    cores with a 10-bit mantissa: faster, but not the fp32 a row called "fp32" promises.
+    """
+    matmul = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    try:
+        with torch.backends.cudnn.flags(enabled=True, benchmark=True, deterministic=False, allow_tf32=tf32):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul
 
 
 def load_lab(impl: str = "solution"):
@@ -163,9 +195,13 @@ def endless(batches):
 
 def run_row(lab, row: Row, images, labels, *, steps, warmup, batch_size, num_workers=2, width=32, seed=0) -> Result:
     """Train a fresh SmallCNN for warmup + steps steps in this row's configuration; time the last `steps`."""
+    with row_math_settings(row.tf32):
+        return _run_row(lab, row, images, labels, steps=steps, warmup=warmup, batch_size=batch_size,
+                        num_workers=num_workers, width=width, seed=seed)
+
+
+def _run_row(lab, row: Row, images, labels, *, steps, warmup, batch_size, num_workers, width, seed) -> Result:
     device = lab.get_device(row.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # every GPU row: let cuDNN pick the fastest kernels (during warm-up)
     mean = (images.float().mean(dim=(0, 2, 3)) / 255).tolist()
     std = (images.float().std(dim=(0, 2, 3)) / 255).tolist()
     if row.data == "device":
@@ -209,7 +245,7 @@ def run_row(lab, row: Row, images, labels, *, steps, warmup, batch_size, num_wor
         loss = step()
     synchronize()
     elapsed = time.perf_counter() - start
-    return Result(row, steps * batch_size / elapsed, warmup_s, float(loss))
+    return Result(row, steps * batch_size / elapsed, warmup_s, float(loss), steps)
 
 
 def run_benchmark(lab, rows, images, labels, *, steps, warmup, batch_size, cpu_steps=None, cpu_batch_size=None,
@@ -239,11 +275,21 @@ def describe_data(row: Row, num_workers: int) -> str:
 
 
 def format_table(results: list[Result], num_workers: int) -> str:
-    baseline = next((r for r in results if r.row == GPU_BASELINE), results[0])
-    lines = [f"| configuration | data | images/s | vs {baseline.row.name} |", "|---|---|---:|---:|"]
+    """A markdown table: each row's images/s, and its speed-up over the row it changes one thing of
+    and over the first row (the naive GPU baseline with a GPU, CPU fp32 without)."""
+    by_name = {r.row.name: r for r in results}
+    first = next((r for r in results if r.row == GPU_BASELINE), results[0])
+    lines = [
+        f"| configuration | data | TF32 | images/s | vs (one change) | vs {first.row.name} |",
+        "|---|---|---|---:|---|---:|",
+    ]
     for r in results:
+        versus = by_name.get(r.row.versus or "")
+        change = f"{r.images_per_s / versus.images_per_s:.2f}x {versus.row.name}" if versus else ""
+        tf32 = "on" if r.row.tf32 else ("off" if r.row.device == "cuda" else "")
         lines.append(
-            f"| {r.row.name} | {describe_data(r.row, num_workers)} | {r.images_per_s:,.0f} | {r.images_per_s / baseline.images_per_s:.1f}x |"
+            f"| {r.row.name} | {describe_data(r.row, num_workers)} | {tf32} | {r.images_per_s:,.0f} | {change} | "
+            f"{r.images_per_s / first.images_per_s:.2f}x |"
         )
     return "\n".join(lines)
 
@@ -252,8 +298,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, help="an image folder of 32x32 images, e.g. CIFAR-10's train/")
     parser.add_argument("--images", type=int, default=10_000, help="how many images to decode or generate (default 10000)")
-    parser.add_argument("--steps", type=int, default=50, help="timed GPU steps per row (default 50)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed GPU steps first (default 10)")
+    parser.add_argument("--steps", type=int, default=200, help="timed GPU steps per row (default 200)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed GPU steps first (default 20)")
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--cpu-steps", type=int, default=10, help="timed steps of the CPU rows (default 10)")
     parser.add_argument("--cpu-batch-size", type=int, default=128)
@@ -261,7 +307,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-compile", action="store_true", help="leave out the torch.compile row")
     parser.add_argument("--no-cpu", action="store_true", help="leave out the CPU rows")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--impl", default="solution", help="which file of this folder to train with (default solution)")
+    parser.add_argument("--impl", default="solution", help="which file of lab5_gpu_mixed_precision/ to train with "
+                        "(default solution; `starter` times your tasks 5.1, 5.2 and 5.8)")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
 
     if args.threads:
@@ -280,21 +328,35 @@ def main(argv: list[str] | None = None) -> None:
         device = f"GPU {torch.cuda.get_device_name()}"
     else:
         device = "no CUDA GPU: CPU rows only"
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{source}; SmallCNN(width=32); {device}; torch {torch.__version__}; {os.cpu_count()} CPUs, load average {load:.2f}")
-    print(f"GPU rows: batch {args.batch_size}, {args.warmup} warm-up + {args.steps} timed steps; "
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"{source}; SmallCNN(width=32); {device}; torch {torch.__version__}; {os.cpu_count()} CPUs, "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"GPU rows: batch {args.batch_size}, {args.warmup} warm-up + {args.steps} timed steps (synchronized); "
           f"CPU rows: batch {args.cpu_batch_size}, {min(args.warmup, 2)} + {args.cpu_steps} steps, {torch.get_num_threads()} threads")
-    results = run_benchmark(
-        lab, rows, images, labels,
-        steps=args.steps, warmup=args.warmup, batch_size=args.batch_size,
-        cpu_steps=args.cpu_steps, cpu_batch_size=args.cpu_batch_size, num_workers=args.workers,
-    )
+    if not rows:
+        raise SystemExit("no rows to run: --no-cpu on a machine without CUDA")
+    try:
+        results = run_benchmark(
+            lab, rows, images, labels,
+            steps=args.steps, warmup=args.warmup, batch_size=args.batch_size,
+            cpu_steps=args.cpu_steps, cpu_batch_size=args.cpu_batch_size, num_workers=args.workers,
+        )
+    except NotImplementedError as todo:  # the graded file still has TODOs
+        raise SystemExit(
+            f"{todo}\n(the benchmark needs tasks 5.1, 5.2 and 5.8: finish this TODO in {lab.__file__}, then run it again)"
+        ) from None
     print()
     print(format_table(results, args.workers))
+    if args.json:
+        payload = {
+            "source": source, "device": device, "torch": torch.__version__, "load_average": load,
+            "batch_size": args.batch_size, "warmup": args.warmup,
+            "rows": [{**asdict(r.row), "dtype": str(r.row.dtype), "images_per_s": r.images_per_s, "warmup_s": r.warmup_s,
+                      "final_loss": r.final_loss, "steps": r.steps} for r in results],
+        }
+        args.json.write_text(json.dumps(payload, indent=2))
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except NotImplementedError as todo:  # the graded file still has TODOs
-        raise SystemExit(f"{todo}\n(finish this TODO in lab5_gpu_mixed_precision/, then run the benchmark again)") from None
+    main()

@@ -4,8 +4,9 @@ What this lab teaches: picking a device and moving nested batches to it, mixed p
 with `torch.amp.autocast` (bf16, and fp16 with `torch.amp.GradScaler`), why gradient
 scaling exists (made visible on the CPU), trading compute for memory with activation
 checkpointing, finding the largest batch that fits, and data-parallel training for real
-with DDP and FSDP2 (`fully_shard`) under torchrun. The deliverable: training 3-5x faster
-with the GPU, mixed precision and data kept on the GPU (benchmark.py).
+with DDP and FSDP2 (`fully_shard`) under torchrun. The deliverable: training at least 3x
+faster than the naive GPU baseline with mixed precision and data kept on the GPU
+(benchmark.py; the target of a `gpu` test, not yet measured on a GPU: see RESULTS.md).
 
 Tasks, in the README's order:
     task5_1  get_device / to_device        cuda, then mps, then cpu; nested batches
@@ -15,12 +16,12 @@ Tasks, in the README's order:
     task5_5  find_max_batch_size           doubling, then binary search on OOM
     task5_6  ddp_train                     DistributedDataParallel under torchrun
     task5_7  fsdp_train                    FSDP2: fully_shard under torchrun
-    task5_8  DeviceBatches.__iter__        data kept on the device, batched augmentation
+    task5_8  DeviceBatches.__iter__        data kept on the device, batched augmentation (Lab 4's random_crop_flip)
 
 Run the demo:   python lab5_gpu_mixed_precision/solution.py
                 (writes lab5_gpu_mixed_precision/outputs/lab5_gradient_scaling.png)
-Distributed:    torchrun --standalone --nproc_per_node 2 lab5_gpu_mixed_precision/solution.py ddp --out ddp.pt
-                torchrun --standalone --nproc_per_node 2 lab5_gpu_mixed_precision/solution.py fsdp --out fsdp.pt
+Distributed:    python lab5_gpu_mixed_precision/solution.py ddp --nproc 2 --out ddp.pt    (= torchrun --standalone
+                python lab5_gpu_mixed_precision/solution.py fsdp --nproc 2 --out fsdp.pt   --nproc_per_node 2 ...)
 Benchmark:      python lab5_gpu_mixed_precision/benchmark.py [--data-dir /path/to/cifar10/train]
 Grade yourself: pytest -m lab5                    (your starter.py; --impl solution for this file)
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +41,11 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository root: the labs import as lab4_data_loading.solution, ...
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from lab4_data_loading.solution import random_crop_flip  # noqa: E402  Lab 4's task4_4: THE batched crop+flip
 
 # Hyperparameters of the demo and of the distributed examples, in one place.
 
@@ -114,9 +121,10 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     this machine lacks raises RuntimeError saying so (silently falling back to the CPU
     turns a 2-minute run into a 2-hour one without a word).
     """
-    # Hint: torch.cuda.is_available(), mps_available(); torch.device(prefer) parses strings
-    # (and raises RuntimeError for nonsense like "tpu": turn that into a ValueError).
-    # BEGIN SOLUTION(task5_1): Return torch.device for prefer (RuntimeError if unavailable, ValueError if unknown), else cuda > mps > cpu.
+    # Hint: check `prefer` first: parse it (an unknown name is the caller's mistake, a
+    # ValueError), then ask whether this machine has that kind of device. Without `prefer`,
+    # try the device kinds from fastest to slowest.
+    # BEGIN SOLUTION(task5_1): Return the device of the docstring: prefer if usable (clear errors if not), else the best one this machine has.
     if prefer is not None:
         try:
             device = torch.device(prefer)
@@ -146,9 +154,9 @@ def to_device(obj, device: str | torch.device, non_blocking: bool = False):
     values; anything that is not a tensor comes back unchanged. non_blocking=True lets a
     copy from pinned memory overlap with GPU work (a DataLoader with pin_memory=True).
     """
-    # Hint: recurse. isinstance(obj, dict) -> {k: to_device(v, ...)}; a namedtuple is a
-    # tuple with _fields, rebuilt with type(obj)(*items); a list or tuple -> type(obj)(items).
-    # BEGIN SOLUTION(task5_1): Return obj with each tensor moved by .to(device, non_blocking=...), dicts/lists/tuples rebuilt.
+    # Hint: a nested structure calls for recursion; rebuild each container as the same type.
+    # A namedtuple is a tuple whose constructor takes its fields as separate arguments.
+    # BEGIN SOLUTION(task5_1): Return obj with every tensor inside moved to device, each container rebuilt as its own type.
     if isinstance(obj, torch.Tensor):
         return obj.to(device, non_blocking=non_blocking)
     if isinstance(obj, dict):
@@ -186,11 +194,6 @@ def amp_train_step(
     The weights, their gradients and the optimizer stay in float32; autocast only picks a
     lower precision for the operations that are safe and fast in it (matmuls, convolutions).
     """
-    # Hint: zero the gradients; `with torch.amp.autocast(device_type=..., dtype=...,
-    # enabled=dtype != torch.float32):` around the forward pass and the loss; then either
-    # scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()  or plain
-    # loss.backward(); optimizer.step(). Never torch.cuda.amp: it is deprecated.
-    # BEGIN SOLUTION(task5_2): Zero grads, forward+loss under torch.amp.autocast, backward and step (through the scaler if given); return loss.detach().
     if dtype not in (torch.float16, torch.bfloat16, torch.float32):
         raise ValueError(f"dtype must be torch.float16, torch.bfloat16 or torch.float32, got {dtype}")
     if dtype == torch.float16 and scaler is None:
@@ -198,6 +201,11 @@ def amp_train_step(
             "fp16 autocast needs a GradScaler: small gradients underflow to zero in fp16. "
             f"Pass scaler=torch.amp.GradScaler({device_type!r}), or use dtype=torch.bfloat16"
         )
+    # Hint: only the forward pass and the loss belong inside autocast; float32 means
+    # autocast off. With a scaler, every step that touches the gradients goes through it
+    # (the scaler decides whether the optimizer may step at all). Use torch.amp, never the
+    # deprecated torch.cuda.amp.
+    # BEGIN SOLUTION(task5_2): One training step: forward and loss under autocast in dtype, backward and optimizer step (through the scaler when there is one); return the detached loss.
     inputs, targets = batch
     optimizer.zero_grad(set_to_none=True)
     with torch.amp.autocast(device_type=device_type, dtype=dtype, enabled=dtype != torch.float32):
@@ -232,11 +240,10 @@ def fp16_gradient(
     zeros; with 2**16 they survive; with 2**40 they overflow to inf — which is why
     GradScaler adapts the scale and skips steps whose gradients are not finite.
     """
-    # Hint: w = weight.detach().clone().requires_grad_(True) (a float32 leaf, like a model's
-    # weight); prediction = x @ w.T inside torch.amp.autocast(device_type, dtype=torch.float16);
-    # loss = F.mse_loss(prediction.float(), target); (loss * loss_scale).backward();
-    # return w.grad / loss_scale.
-    # BEGIN SOLUTION(task5_3): Return the float32 gradient of the MSE w.r.t. weight with the matmul under fp16 autocast and the loss scaled by loss_scale (then unscaled).
+    # Hint: work on a float32 leaf copy of weight (the caller's tensor stays untouched). Only
+    # the matmul runs in fp16; the loss is computed in float32. Scale before backward(),
+    # unscale the gradient afterwards.
+    # BEGIN SOLUTION(task5_3): Return the float32 gradient of the docstring: fp16 matmul, float32 loss, scaled by loss_scale for backward and unscaled after.
     w = weight.detach().clone().requires_grad_(True)
     with torch.amp.autocast(device_type=device_type, dtype=torch.float16):
         prediction = x @ w.T  # an fp16 matmul: its backward produces fp16 gradients
@@ -301,11 +308,10 @@ class CheckpointedMLP(nn.Module):
         self.checkpoint_blocks = checkpoint_blocks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Hint: checkpoint(block, x, use_reentrant=False) from torch.utils.checkpoint. Only
-        # when self.checkpoint_blocks and torch.is_grad_enabled(): under torch.no_grad()
-        # nothing is stored anyway. The old use_reentrant=True variant silently gives no
-        # gradients when the block's input does not require grad.
-        # BEGIN SOLUTION(task5_4): Run the blocks (through checkpoint(block, x, use_reentrant=False) when checkpointing and grad is on), then the head.
+        # Hint: torch.utils.checkpoint wraps one call of a module. Checkpointing only pays when
+        # a backward pass will follow (gradients enabled). Pass use_reentrant explicitly: the
+        # old reentrant variant silently gives no gradients when the input does not require grad.
+        # BEGIN SOLUTION(task5_4): Run the blocks, each one checkpointed when checkpointing is on and gradients are enabled, then the head.
         for block in self.blocks:
             if self.checkpoint_blocks and torch.is_grad_enabled():
                 x = checkpoint(block, x, use_reentrant=False)
@@ -346,14 +352,13 @@ def find_max_batch_size(step_fn: Callable[[int], object], start: int = 1, limit:
     O(log limit) calls. Any other exception propagates. RuntimeError if `start` itself
     does not fit; ValueError for start < 1 or limit < start.
     """
-    # Hint: write fits(b): try step_fn(b) and return True; on torch.OutOfMemoryError return
-    # False. After an OOM, call torch.cuda.empty_cache() (when CUDA is available) *outside*
-    # the except block: the exception's traceback holds references to the step's tensors
-    # until the block ends.
-    # BEGIN SOLUTION(task5_5): Double from start until step_fn raises torch.OutOfMemoryError (or limit), then binary-search; return the largest size that fits.
     if start < 1 or limit < start:
         raise ValueError(f"need 1 <= start <= limit, got start={start}, limit={limit}")
-
+    # Hint: first a small helper that says whether one size fits (only an out-of-memory
+    # error means "no"). Release the GPU's cached memory after a failure *outside* the
+    # except block: the exception's traceback keeps the failed step's tensors alive until then.
+    # size: about 28 lines: the helper, the doubling loop, the binary search.
+    # BEGIN SOLUTION(task5_5): Return the largest batch size in [start, limit] that fits: grow fast until one fails, then narrow the gap.
     def fits(batch_size: int) -> bool:
         out_of_memory = False
         try:
@@ -413,16 +418,36 @@ def shard_for_rank(tensor: torch.Tensor, rank: int, world_size: int) -> torch.Te
     return tensor[rank * size : (rank + 1) * size]
 
 
+class DistributedSetupError(RuntimeError):
+    """A torchrun launch this machine cannot run (e.g. more processes than GPUs): one line says why."""
+
+
 def distributed_device(choice: str = "auto") -> tuple[torch.device, str]:
     """(device, backend) for this process: a GPU each with nccl, or the CPU with gloo.
 
-    torchrun sets LOCAL_RANK (this process's index on this machine) and LOCAL_WORLD_SIZE.
+    torchrun sets LOCAL_RANK (this process's index on this machine) and LOCAL_WORLD_SIZE
+    (how many processes it started here). choice: "cuda" needs one GPU per local process
+    (DistributedSetupError, one line, if torch.cuda.device_count() is smaller: two
+    processes on one GPU would both pick cuda:0 or fail with "invalid device ordinal");
+    "cpu" is gloo on the CPU; "auto" takes the GPUs when there are enough, else the CPU,
+    and says so once when it had to fall back.
     """
+    if choice not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {choice!r}")
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
-    enough_gpus = torch.cuda.is_available() and torch.cuda.device_count() >= local_world
-    if choice == "cuda" or (choice == "auto" and enough_gpus):
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    enough = gpus >= local_world and local_rank < gpus
+    if choice == "cuda" and not enough:
+        raise DistributedSetupError(
+            f"--device cuda needs one GPU per process: torchrun started {local_world} processes on this machine "
+            f"but it has {gpus} CUDA GPU{'s' if gpus != 1 else ''}; use --nproc_per_node {max(gpus, 1)}"
+            f"{'' if gpus else ' on a GPU machine'} or --device cpu (gloo)"
+        )
+    if choice == "cuda" or (choice == "auto" and enough and gpus):
         return torch.device("cuda", local_rank), "nccl"
+    if choice == "auto" and gpus and local_rank == 0:
+        print(f"--device auto: {local_world} processes but {gpus} GPU(s): training on the CPU with gloo instead")
     return torch.device("cpu"), "gloo"
 
 
@@ -434,13 +459,11 @@ def ddp_train(config: DistConfig) -> dict[str, torch.Tensor] | None:
     backward(), so the weights equal one process training on the whole batch. Returns the
     final state_dict (CPU tensors) on rank 0, None on the other ranks.
     """
-    # Hint: device, backend = distributed_device(config.device); dist.init_process_group(backend);
-    # rank = dist.get_rank(); on CUDA torch.cuda.set_device(device) first. Build the model
-    # with make_dist_model(config.seed).to(device), wrap it in
-    # torch.nn.parallel.DistributedDataParallel (device_ids=[device.index] on CUDA, None on
-    # the CPU), shard make_dist_data(...) with shard_for_rank, train with SGD and
-    # F.mse_loss. Always dist.destroy_process_group() at the end (try/finally).
-    # BEGIN SOLUTION(task5_6): Init the process group, wrap the model in DDP, train on this rank's shard, return the CPU state_dict on rank 0.
+    # Hint: distributed_device picks the device and backend (and checks the GPU count). Every
+    # process joins the group first and leaves it at the end whatever happens. Each rank
+    # trains on its own shard of the global batch; DDP takes care of the gradients. Only
+    # rank 0 returns the weights.
+    # BEGIN SOLUTION(task5_6): Join the process group, train the DDP-wrapped model on this rank's shard, return the CPU weights on rank 0.
     from torch.nn.parallel import DistributedDataParallel
 
     device, backend = distributed_device(config.device)
@@ -480,13 +503,11 @@ def fsdp_train(config: DistConfig) -> dict[str, torch.Tensor] | None:
     (averaged) back to the slices. Returns the full state_dict (CPU tensors) on rank 0,
     None on the others.
     """
-    # Hint: after init_process_group, mesh = init_device_mesh(device.type, (world_size,))
-    # (from torch.distributed.device_mesh). Call fully_shard(layer, mesh=mesh) on each
-    # nn.Linear, then fully_shard(model, mesh=mesh) on the root; build the optimizer after
-    # sharding. Every rank must call get_model_state_dict(model, options=StateDictOptions(
-    # full_state_dict=True, cpu_offload=True)) (torch.distributed.checkpoint.state_dict):
-    # it is a collective; rank 0 gets the full tensors.
-    # BEGIN SOLUTION(task5_7): Init the process group, fully_shard each Linear and the model, train on this rank's shard, gather the full state_dict for rank 0.
+    # Hint: the same skeleton as ddp_train. Shard the inner layers before the root (a device
+    # mesh over all ranks), and create the optimizer only after sharding. Gathering the full
+    # weights is a collective: every rank takes part, rank 0 keeps them.
+    # size: about 28 lines, 3 of them imports; the rest mirrors ddp_train.
+    # BEGIN SOLUTION(task5_7): Join the process group, shard each Linear then the model, train on this rank's shard, gather the full weights for rank 0.
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
@@ -536,26 +557,6 @@ def train_single_process(config: DistConfig) -> dict[str, torch.Tensor]:
 # ---------------------------------------------------------------------------
 
 
-def random_crop_flip(images: torch.Tensor, padding: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Lab 4's batched augmentation (task4_4), given here so that this lab stands alone.
-
-    images (N, C, H, W) on any device -> same shape, dtype and device: each image cropped
-    at a random offset after zero-padding and mirrored with probability 1/2.
-    """
-    n, c, h, w = images.shape
-    device = images.device
-    gen_device = generator.device if generator is not None else device
-    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=gen_device).to(device)
-    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=gen_device).to(device)
-    flip = (torch.rand(n, generator=generator, device=gen_device) < 0.5).to(device)
-    padded = F.pad(images, (padding, padding, padding, padding)) if padding else images
-    rows = dy[:, None] + torch.arange(h, device=device)
-    cols = dx[:, None] + torch.arange(w, device=device)
-    cols = torch.where(flip[:, None], cols.flip(1), cols)
-    positions = (rows[:, :, None] * (w + 2 * padding) + cols[:, None, :]).reshape(n, 1, h * w)
-    return padded.reshape(n, c, -1).gather(2, positions.expand(n, c, h * w)).reshape(n, c, h, w)
-
-
 class DeviceBatches:
     """Training batches from a uint8 image tensor that lives on the training device.
 
@@ -597,12 +598,10 @@ class DeviceBatches:
         return full if self.drop_last or rest == 0 else full + 1
 
     def __iter__(self):
-        # Hint: order = torch.randperm(N, device=self.device, generator=self.generator); for
-        # each slice of order: x = self.images[idx]; random_crop_flip(x, self.padding,
-        # self.generator) if self.augment; then x.float() / 255, minus self.mean, divided by
-        # self.std; x.contiguous(memory_format=torch.channels_last) if self.channels_last;
-        # yield x, self.labels[idx]. Respect drop_last (len(self) batches).
-        # BEGIN SOLUTION(task5_8): Yield len(self) (x, y) batches in a fresh random order: index, augment, normalise to float32, channels_last if asked.
+        # Hint: everything stays on self.device: the order of the epoch, the indices, the
+        # augmentation (Lab 4's random_crop_flip with this object's generator) and the
+        # normalisation. len(self) says how many batches an epoch has (drop_last).
+        # BEGIN SOLUTION(task5_8): Yield one epoch of (x, y) batches in a fresh random order: augmented if asked, normalised float32, channels_last if asked.
         order = torch.randperm(len(self.images), device=self.device, generator=self.generator)
         for number in range(len(self)):
             index = order[number * self.batch_size : (number + 1) * self.batch_size]
@@ -651,6 +650,33 @@ class SmallCNN(nn.Module):
 # ---------------------------------------------------------------------------
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait until the GPU has finished the work queued so far (nothing to wait for on a CPU).
+
+    CUDA calls return as soon as the work is queued: a timer read without this measures
+    how fast Python queues kernels, not how fast the GPU runs them.
+    """
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(step: Callable[[], object], steps: int, device: torch.device, warmup: int = 1) -> float:
+    """Seconds that `steps` calls of step() take, after `warmup` untimed calls.
+
+    The warm-up absorbs one-off costs (cuDNN picking kernels, the caching allocator's first
+    blocks, torch.compile); synchronize() before starting and before stopping the clock
+    makes the timed region hold exactly the timed steps' GPU work.
+    """
+    for _ in range(warmup):
+        step()
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
 def demo_training(device: torch.device, config: DemoConfig) -> None:
     """A few mixed-precision steps of SmallCNN on a synthetic 10-class task, on the best device."""
     generator = torch.Generator().manual_seed(config.seed)
@@ -664,16 +690,16 @@ def demo_training(device: torch.device, config: DemoConfig) -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
     dtype = torch.bfloat16 if device.type in ("cpu", "cuda") else torch.float16
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
-    losses, seen, start = [], 0, time.perf_counter()
-    while seen < config.train_steps * config.batch_size:
-        for batch in batches:
-            losses.append(amp_train_step(model, batch, F.cross_entropy, optimizer, scaler, device_type=device.type, dtype=dtype))
-            seen += len(batch[1])
-            if seen >= config.train_steps * config.batch_size:
-                break
-    elapsed = time.perf_counter() - start
+    stream = (batch for _ in iter(int, 1) for batch in batches)  # epoch after epoch, without end
+    losses = []
+
+    def step():
+        losses.append(amp_train_step(model, next(stream), F.cross_entropy, optimizer, scaler, device_type=device.type, dtype=dtype))
+
+    seconds = time_steps(step, config.train_steps - 1, device, warmup=1)  # the first step is not timed
+    images_per_s = (config.train_steps - 1) * config.batch_size / seconds
     print(f"{len(losses)} {str(dtype).removeprefix('torch.')} autocast steps of SmallCNN(width={config.width}) on {device}: loss "
-          f"{losses[0].item():.3f} -> {losses[-1].item():.3f}, {seen / elapsed:,.0f} images/s")
+          f"{losses[0].item():.3f} -> {losses[-1].item():.3f}, {images_per_s:,.0f} images/s (first step not timed)")
 
 
 def main(config: DemoConfig = DemoConfig()) -> None:
@@ -748,7 +774,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         command.add_argument("--seed", type=int, default=DistConfig.seed)
         command.add_argument("--device", choices=["auto", "cpu", "cuda"], default=DistConfig.device)
         command.add_argument("--out", type=Path, help="where rank 0 saves the final weights (torch.save)")
+        command.add_argument(
+            "--nproc", type=int, help="start this many processes yourself (torchrun --standalone --nproc_per_node N, "
+            "with a one-line report when a worker fails)"
+        )
     return parser.parse_args(argv)
+
+
+def launch_workers(argv: list[str], processes: int) -> None:
+    """Run this file under torchrun's launcher in this process: `... ddp --nproc 2` = `torchrun
+    --standalone --nproc_per_node 2 ... ddp`. A failing worker has already printed its one
+    line; the launcher's 40-line ChildFailedError report is left out (exit code 1)."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    worker_argv = [arg for i, arg in enumerate(argv) if arg != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")]
+    worker_argv = [arg for arg in worker_argv if not arg.startswith("--nproc=")]
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # torchrun's default, without its banner
+    try:
+        run(get_args_parser().parse_args(["--standalone", "--nproc_per_node", str(processes), __file__, *worker_argv]))
+    except ChildFailedError:
+        raise SystemExit(f"torchrun: a worker of `{' '.join(worker_argv)}` failed (its message is above)") from None
 
 
 def run_distributed(args: argparse.Namespace) -> None:
@@ -769,8 +815,15 @@ def run_distributed(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     arguments = parse_args()
-    if arguments.command:
-        run_distributed(arguments)  # a torchrun worker: errors keep their traceback for the launcher
+    if arguments.command and arguments.nproc and "LOCAL_RANK" not in os.environ:
+        launch_workers(sys.argv[1:], arguments.nproc)
+    elif arguments.command:  # a torchrun worker
+        try:
+            run_distributed(arguments)
+        except (NotImplementedError, DistributedSetupError) as error:  # one line (from one rank), not a traceback per rank
+            if int(os.environ.get("RANK", 0)) == 0:
+                print(f"{error}\n(in {__file__})", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
     else:
         try:
             main()
