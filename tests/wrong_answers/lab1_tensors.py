@@ -356,7 +356,7 @@ WRONG_ANSWERS = [
         "task": "task1_8",
         "name": "rebinding w instead of updating in place",
         "why": "w = w - lr * w.grad makes w a non-leaf: the next backward leaves its .grad None",
-        "expect": "no_grad",
+        "expect": "not a leaf",
         "body": '''
             w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
             b = torch.zeros((), dtype=X.dtype, requires_grad=True)
