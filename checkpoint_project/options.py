@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from lab5_gpu_mixed_precision.solution import AMP_CHOICES
+from lab5_gpu_mixed_precision.solution import AMP_CHOICES, get_device
 
 
 def number(kind, low=None, high=None, low_open=False):
@@ -25,6 +25,15 @@ def number(kind, low=None, high=None, low_open=False):
             raise argparse.ArgumentTypeError(f"{text} is out of range: it must be {bounds}")
         return value
     return parse
+
+
+def device(text: str) -> str:
+    """A device this machine has (Lab 5's get_device says why not, in one line)."""
+    try:
+        get_device(text)
+    except (RuntimeError, ValueError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def boolean(text: str) -> bool:
@@ -88,7 +97,7 @@ def build_parser(config_class, config_names: list[str], prog: str | None = None)
         command_parser.add_argument("--data-root", default="./data", help="torchvision download folder when --data-dir is not given")
         command_parser.add_argument("--cache-dir", default="./data/cache", help="where decoded uint8 arrays are cached ('' = no cache)")
         command_parser.add_argument("--smoke", action="store_true", help="generated data instead of CIFAR-10 (seconds, no download)")
-        command_parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps (default: the best there is)")
+        command_parser.add_argument("--device", type=device, default=None, help="cpu, cuda, cuda:1 or mps (default: the best there is)")
 
     train_parser = commands.add_parser("train", help="train a model")
     data_options(train_parser)

@@ -6,8 +6,7 @@
     python checkpoint_project/solution.py export   --checkpoint runs/fast/best.pt --out runs/fast/model.onnx
     torchrun --nproc_per_node 2 checkpoint_project/solution.py train --smoke --out runs/ddp   # DDP (gloo on CPU)
 
-The "fast" config (a 6-conv network on a frozen patch-whitening layer, bf16 autocast,
-channels_last) passes 85% on the offline CIFAR-10 test split in about three minutes of training
+The "fast" config passes 85% on the offline CIFAR-10 test split in about three minutes of training
 on two CPU cores. The airbench94 speed-run (gpu94, cpu90) is speedrun.py; numbers: RESULTS.md.
 
 Given, from the lab that taught it: Lab 3 EarlyStopping, save_checkpoint/load_checkpoint; Lab 4
@@ -342,6 +341,7 @@ def open_tensorboard(run: Run) -> None:
     from torch.utils.tensorboard import SummaryWriter
     import torchvision
 
+    # size: two calls; one of the three parts of the TensorBoard task.
     # BEGIN SOLUTION(taskc_7): Open the writer on OUT/tensorboard and log a grid of the first 64 training images (floats in [0, 1]).
     run.writer = SummaryWriter(str(run.out / "tensorboard"))
     run.writer.add_image("samples/train", torchvision.utils.make_grid(run.data.train_images[:64].float() / 255, nrow=8), 0)
@@ -351,8 +351,7 @@ def open_tensorboard(run: Run) -> None:
 
 def log_epoch(run: Run, record: dict) -> None:
     """Print one line per epoch (rank 0) and log the epoch's numbers to TensorBoard at the current step."""
-    log(f"epoch {record['epoch']:>3}: train loss {record['train_loss']:.3f}  val loss {record['val_loss']:.3f}  "
-        f"val acc {record['val_accuracy']:.4f}  {record['seconds']:.1f}s")
+    log("epoch {epoch:>3}: train loss {train_loss:.3f}  val loss {val_loss:.3f}  val acc {val_accuracy:.4f}  {seconds:.1f}s".format(**record))
     if run.writer is None:
         return
     # Tag names group the curves in TensorBoard's sidebar ("loss/...", "accuracy/...").
@@ -419,6 +418,7 @@ def ensemble_probabilities(models: list[nn.Module], images: torch.Tensor, tta: i
     """Average the softmax outputs of several models: returns (mean probabilities (N, K), the
     list of each member's probabilities). Averaging probabilities (not logits) gives a log-loss
     no worse than the members' mean log-loss (the log is concave: Jensen's inequality)."""
+    # size: two lines; the lesson is averaging probabilities, not logits.
     # BEGIN SOLUTION(taskc_8): Turn each model's logits into probabilities; return their mean and the list.
     members = [predict_logits(model, images, tta=tta, amp_dtype=amp_dtype).softmax(dim=1) for model in models]
     return torch.stack(members).mean(0), members
@@ -535,6 +535,7 @@ def shard_batches(permutation: torch.Tensor, batch_size: int, rank: int, world_s
     batch_size and give each rank its slice of every batch (what DistributedSampler does for a
     DataLoader). Drops the last incomplete batch so every rank takes the same number of steps;
     the global batch, and so the learning rate, is the same for any number of processes."""
+    # size: two lines; the idea is which slice of every global batch each rank takes.
     # BEGIN SOLUTION(taskc_10): Return one index tensor per full global batch: this rank's share of it.
     steps = len(permutation) // batch_size
     return [permutation[i * batch_size : (i + 1) * batch_size][rank::world_size] for i in range(steps)]

@@ -512,6 +512,7 @@ def test_tensorboard_gets_scalars_images_and_the_confusion_matrix(lab, tmp_path)
     lab.fit(run)
     metrics = {"val_accuracy": None}
     lab.log_final(run, metrics)
+    assert (tmp_path / "tensorboard").is_dir(), "open the SummaryWriter on OUT/tensorboard (the folder the README names)"
     events = EventAccumulator(str(tmp_path / "tensorboard"))
     events.Reload()
     scalars = set(events.Tags()["scalars"])
@@ -774,7 +775,7 @@ def test_help_lists_the_commands(run_lab_script):
 @pytest.mark.parametrize("flags", [["--epochs", "0"], ["--epochs", "-3"], ["--batch-size", "-8"], ["--batch-size", "0"],
                                    ["--max-steps", "-5"], ["--val-size", "-100"], ["--compile", "ture"], ["--flip", "altenate"],
                                    ["--amp", "bf61"], ["--tta", "99"], ["--widths", "8,16"], ["--classes", "3,3"],
-                                   ["--threads", "-1"], ["--lr", "nan"]])
+                                   ["--threads", "-1"], ["--lr", "nan"], ["--device", "tpu"]])
 def test_bad_options_are_one_line_errors(lab, flags, capsys):
     with pytest.raises(SystemExit) as error:
         lab.main(["train", "--smoke", *flags])

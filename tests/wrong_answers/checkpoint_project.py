@@ -389,7 +389,7 @@ WRONG_ANSWERS = [
         "task": "taskc_7",
         "name": "writes the events into the run folder itself",
         "why": "the README and the tests read OUT/tensorboard",
-        "expect": "missing",
+        "expect": "out/tensorboard",
         "body": '''
             run.writer = SummaryWriter(str(run.out))
             run.writer.add_image("samples/train", torchvision.utils.make_grid(run.data.train_images[:64].float() / 255, nrow=8), 0)
