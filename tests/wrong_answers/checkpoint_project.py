@@ -683,11 +683,12 @@ WRONG_ANSWERS = [
     {
         "task": "taskc_10",
         "block": 2,
-        "name": "shards the epoch, then cuts each rank's share into batches",
+        "name": "each rank takes a contiguous half of the epoch",
         "why": "each step's shares must make up one global batch of the shared permutation",
         "expect": "global batch",
         "body": '''
-            mine = permutation[rank::world_size]
+            share = len(permutation) // world_size
+            mine = permutation[rank * share : (rank + 1) * share]
             per_rank = batch_size // world_size
             return [mine[i * per_rank : (i + 1) * per_rank] for i in range(len(permutation) // batch_size)]
         ''',
