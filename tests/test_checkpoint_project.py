@@ -747,7 +747,11 @@ def test_train_command_writes_a_run_folder_and_resumes(lab, tmp_path):
 @pytest.mark.taskc_11
 def test_resume_keeps_the_saved_config(lab, tmp_path):
     smoke_train(lab, tmp_path, "--val-size", 0, "--seed", 7, "--epochs", 1)
-    metrics = smoke_train(lab, tmp_path, "--resume", "--epochs", 2)
+    try:
+        metrics = smoke_train(lab, tmp_path, "--resume", "--epochs", 2)
+    except Exception as error:
+        pytest.fail(f"resuming a --val-size 0 --seed 7 run failed ({type(error).__name__}: {error}): "
+                    f"a resumed run must use the checkpoint's config, not the command line's defaults")
     assert metrics["config"]["seed"] == 7 and metrics["config"]["val_size"] == 0, "a resumed run uses the checkpoint's config"
     with pytest.raises(SystemExit) as error:
         smoke_train(lab, tmp_path, "--resume", "--seed", 3)
