@@ -420,9 +420,10 @@ def test_the_checkpoint_holds_what_resume_and_evaluate_need(lab, tmp_path):
 
 
 def fake_validation(lab, monkeypatch, accuracies):
-    """evaluate_split returns these accuracies, one per epoch, in order."""
+    """evaluate_split returns these accuracies, one per epoch, in order (and, like the real one,
+    leaves the model in eval mode)."""
     values = iter(accuracies)
-    monkeypatch.setattr(lab, "evaluate_split", lambda *args, **kwargs: {"loss": 1.0, "accuracy": next(values)})
+    monkeypatch.setattr(lab, "evaluate_split", lambda model, *args, **kwargs: model.eval() and {"loss": 1.0, "accuracy": next(values)})
 
 
 @pytest.mark.taskc_6
