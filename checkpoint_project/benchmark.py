@@ -1,11 +1,12 @@
-"""Train and evaluate named runs of solution.py, then print one table (accuracy, training time).
+"""Train and evaluate named runs, then print one table (accuracy, training time).
 
     python checkpoint_project/benchmark.py --data-dir /tmp/cifar fast
     python checkpoint_project/benchmark.py --data-dir DIR gpu94 "gpu94 --epochs 16" "fast --lr 0.6"
 
 Each argument is a config name followed by optional overrides of train's options. Every run is
-`solution.py train` then `solution.py evaluate --split test` in fresh processes, exactly the
-commands the README lists; the table reads their metrics JSON files. Results also go to
+`train` then `evaluate --split test` in fresh processes, exactly the commands the README lists:
+speedrun.py for its configs (gpu94, cpu90) and for its options, solution.py (or --impl) for the
+others; the table reads their metrics JSON files. Results also go to
 OUT/benchmark.json. Timing is training wall time (including per-epoch validation), not decoding
 and not the untimed warm-up (cuDNN autotuning on CUDA, compilation with --compile), which has
 a column of its own.
@@ -23,6 +24,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+SPEEDRUN_CONFIGS = {"gpu94", "cpu90"}
+SPEEDRUN_FIELDS = {"bias_lr_scale", "decay_biases", "bn_scale_trainable", "lr_start", "lr_end", "whiten_bias_epochs",
+                   "dirac_init", "lookahead"}
 
 
 def run(command: list[str]) -> None:
@@ -37,10 +41,11 @@ def main() -> int:
     parser.add_argument("--out", default="runs/benchmark")
     parser.add_argument("--impl", default="solution", help="which file of this folder to run (solution, starter, ...)")
     args = parser.parse_args()
-    script = str(HERE / f"{args.impl}.py")
     results = []
     for number, spec in enumerate(args.runs):
         name, *overrides = shlex.split(spec)
+        speedrun = name in SPEEDRUN_CONFIGS or any(flag.lstrip("-").replace("-", "_") in SPEEDRUN_FIELDS for flag in overrides)
+        script = str(HERE / ("speedrun.py" if speedrun else f"{args.impl}.py"))
         out = Path(args.out) / f"{number:02d}-{name}"
         started = time.perf_counter()
         try:

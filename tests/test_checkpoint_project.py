@@ -1,9 +1,13 @@
-"""Checkpoint project — the CIFAR-10 pipeline. Run: pytest -m checkpoint (add --impl solution for the reference).
+"""Checkpoint project — the CIFAR-10 training tool. Run: pytest -m checkpoint (add --impl solution for the reference).
 
-Fast tests use tiny generated data. `--runslow` with CIFAR10_DIR set also trains the real
-"fast" configuration and checks >=85% test accuracy; the `gpu` test trains "gpu94" on CUDA.
+Tests are grouped by task (taskc_1 ... taskc_11) and use tiny generated data. Tests without a
+task marker check the given code (data.py, models.py, runs.py, options.py) and the course's
+rules; they do not count in the progress table. `--runslow` with CIFAR10_DIR set also trains
+the real "fast" configuration and checks >= 85% test accuracy.
 """
 
+import argparse
+import importlib
 import json
 import math
 import os
@@ -17,7 +21,12 @@ import pytest
 import torch
 from torch import nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from checkpoint_project.data import CIFAR10_CLASSES  # noqa: E402
+
 pytestmark = pytest.mark.checkpoint
+ROOT = Path(__file__).resolve().parent.parent
+FOLDER = ROOT / "checkpoint_project"
 
 
 def seeded(seed=0):
@@ -28,9 +37,29 @@ def tiny_config(lab, **overrides):
     return lab.dataclasses.replace(lab.CONFIGS["smoke"], **overrides)
 
 
+def smoke_args(out, **overrides):
+    """The parsed arguments of `train --smoke --out OUT` (what start_run and build_data read)."""
+    values = dict(smoke=True, data_dir=None, data_root="./data", cache_dir="", device=None, out=str(out), resume=None,
+                  overwrite=False, finetune_from=None, threads=0)
+    return argparse.Namespace(**{**values, **overrides})
+
+
 def smoke_train(lab, out, *extra):
     """Train the smoke config in this process (a few seconds); returns the metrics dict."""
     return lab.main(["train", "--smoke", "--out", str(out), "--cache-dir", "", *map(str, extra)])
+
+
+def direct_run(lab, out, resume=False, **overrides):
+    """start_run + (resume) + fit on the smoke data, without the command line (taskc_11)."""
+    run = lab.start_run(tiny_config(lab, **overrides), smoke_args(out))
+    if resume:
+        lab.resume(run, Path(out) / "last.pt")
+    lab.fit(run)
+    return run
+
+
+def epoch_of(path):
+    return torch.load(path, weights_only=True)["epoch"]
 
 
 def raise_todo_in(output: str):
@@ -40,24 +69,54 @@ def raise_todo_in(output: str):
         raise NotImplementedError(match.group(1))
 
 
-# --------------------------------------------------------------------------- taskc_1
+# --------------------------------------------------------------------------- one concept, one source (issue 12)
 
 
-@pytest.mark.taskc_1
-def test_stratified_split_partitions_and_keeps_class_shares(lab):
-    labels = torch.cat([torch.full((n,), k) for k, n in enumerate([100, 200, 300, 400])])
-    labels = labels[torch.randperm(len(labels), generator=seeded(3))]
-    train_idx, val_idx = lab.stratified_split(labels, val_size=100, seed=0)
-    both = torch.cat([train_idx, val_idx]).sort().values
-    assert torch.equal(both, torch.arange(len(labels))), "train_idx and val_idx must together hold every index exactly once"
-    counts = torch.bincount(labels[val_idx], minlength=4).tolist()
-    assert counts == [10, 20, 30, 40], f"validation should hold 10% of every class, i.e. [10, 20, 30, 40]; got {counts}"
-    again = lab.stratified_split(labels, val_size=100, seed=0)[1]
-    assert torch.equal(again, val_idx), "the same seed must give the same split"
-    assert not torch.equal(lab.stratified_split(labels, 100, seed=1)[1], val_idx), "another seed should give another split"
+def test_the_capstone_uses_the_labs_reference_components(lab):
+    sources = {
+        "lab3_training_loop.solution": ["EarlyStopping", "save_checkpoint", "load_checkpoint", "CheckpointError"],
+        "lab4_data_loading.solution": ["random_crop_flip", "stratified_split"],
+        "lab5_gpu_mixed_precision.solution": ["get_device", "distributed_device", "autocast_dtype", "amp_train_step"],
+        "lab6_cnn_classifier.solution": ["confusion_matrix", "GradualUnfreezer"],
+    }
+    for module_name, names in sources.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            assert getattr(lab, name) is getattr(module, name), f"the capstone must use {module_name}.{name}, not its own"
+    own = re.compile(r"^\s*(def|class) (EarlyStopping|save_checkpoint|load_checkpoint|stratified_split|random_crop_flip|"
+                     r"augment_batch|confusion_matrix|per_class_metrics|pick_device|get_device|autocast_dtype|"
+                     r"apply_gradual_unfreezing|GradualUnfreezer|conv_bn)\b", re.MULTILINE)
+    for path in FOLDER.glob("*.py"):
+        found = own.findall(path.read_text())
+        assert not found, f"{path.name} defines its own {[name for _, name in found]}: import the lab's reference instead"
 
 
-@pytest.mark.taskc_1
+def test_learner_file_size_and_share():
+    """Prints the numbers issue 12 asks for: the learner's file <= 650 lines, >= 25% written by the learner."""
+    lines = (FOLDER / "solution.py").read_text().splitlines()
+    inside, body, blocks = False, 0, 0
+    for line in lines:
+        if "# BEGIN SOLUTION" in line:
+            inside, blocks = True, blocks + 1
+        elif "# END SOLUTION" in line:
+            inside = False
+        elif inside:
+            body += 1
+    share = body / len(lines)
+    print(f"\ncheckpoint_project/solution.py: {len(lines)} lines, {blocks} TODO blocks, {body} learner lines ({share:.1%})")
+    assert len(lines) <= 650, f"the learner's file has {len(lines)} lines (target <= 650)"
+    assert share >= 0.25, f"the learner writes {share:.1%} of the file (target >= 25%)"
+
+
+def test_given_modules_hold_no_markers():
+    for path in FOLDER.glob("*.py"):
+        if path.name not in ("solution.py", "starter.py") and "BEGIN SOLUTION" in path.read_text():
+            pytest.fail(f"{path.name} is given code: tools/make_starters.py only strips markers from solution.py")
+
+
+# --------------------------------------------------------------------------- given code: data.py
+
+
 def test_missing_download_gives_one_clear_message(lab, monkeypatch, tmp_path):
     import torchvision
 
@@ -66,12 +125,11 @@ def test_missing_download_gives_one_clear_message(lab, monkeypatch, tmp_path):
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
     with pytest.raises(SystemExit) as exit_info:
-        lab.load_torchvision_cifar10(tmp_path / "data", "train")
+        lab.load_split(smoke_args(tmp_path, smoke=False, data_root=str(tmp_path / "data")), "train")
     message = str(exit_info.value)
     assert "--data-dir" in message and "internet" in message, f"the message should say how to get the data; got: {message}"
 
 
-@pytest.mark.taskc_1
 def test_cli_with_a_missing_data_folder_says_what_to_pass(run_lab_script, tmp_path):
     result = run_lab_script("train", "--data-dir", tmp_path / "nowhere", "--out", tmp_path / "run", check=False, cwd=tmp_path)
     assert result.returncode != 0, "training on a folder that does not exist should fail"
@@ -79,57 +137,104 @@ def test_cli_with_a_missing_data_folder_says_what_to_pass(run_lab_script, tmp_pa
     assert "train/ and test/" in result.stderr, f"the message should explain the expected layout; got:\n{result.stderr}"
 
 
-@pytest.mark.taskc_1
-def test_image_folder_is_decoded_once_and_cached(lab, tmp_path):
+def write_image_folder(lab, root, per_class, classes=("cat", "dog", "ship"), seed=0):
     from PIL import Image
 
-    images, labels = lab.make_synthetic_dataset(6, seed=0, num_classes=2)
-    for i, (image, label) in enumerate(zip(images, labels)):
-        folder = tmp_path / "data" / "train" / f"class{label.item()}"
+    images, _ = lab.make_synthetic_dataset(per_class * len(classes), seed=seed, num_classes=len(classes))
+    for i, image in enumerate(images):
+        folder = root / classes[i % len(classes)]
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / f"{i}.png")
-    got, got_labels = lab.load_image_folder(tmp_path / "data", "train", tmp_path / "cache")
-    assert got.dtype == torch.uint8 and got.shape == (6, 3, 32, 32), f"expected uint8 (6, 3, 32, 32), got {got.dtype} {tuple(got.shape)}"
-    assert sorted(got_labels.tolist()) == sorted(labels.tolist()), "labels must come from the class folders"
-    assert list((tmp_path / "cache").glob("*.npz")), "the decoded arrays should be cached as an .npz in the cache folder"
-    cached, _ = lab.load_image_folder(tmp_path / "data", "train", tmp_path / "cache")
-    assert torch.equal(cached, got), "the cached copy must equal the decoded images"
+    return root
 
 
-# --------------------------------------------------------------------------- taskc_2
+def test_image_folder_cache_follows_the_folder_contents(lab, tmp_path):
+    from checkpoint_project.data import load_image_folder
+
+    write_image_folder(lab, tmp_path / "data" / "train", per_class=4)
+    images, labels, names = load_image_folder(tmp_path / "data", "train", tmp_path / "cache")
+    assert images.dtype == torch.uint8 and images.shape == (12, 3, 32, 32) and names == ["cat", "dog", "ship"]
+    assert list((tmp_path / "cache").glob("*.npz")), "the decoded arrays should be cached as an .npz"
+    cached = load_image_folder(tmp_path / "data", "train", tmp_path / "cache")[0]
+    assert torch.equal(cached, images), "the cached copy must equal the decoded images"
+    for file in sorted((tmp_path / "data" / "train" / "dog").iterdir())[:2]:
+        file.unlink()
+    fewer = load_image_folder(tmp_path / "data", "train", tmp_path / "cache")[0]
+    assert len(fewer) == 10, f"after deleting 2 images the cache must not be used: got {len(fewer)} images"
+
+
+def test_test_folders_are_matched_by_class_name(lab, tmp_path):
+    from checkpoint_project.data import select_classes
+
+    labels = torch.tensor([0, 1, 2, 1])
+    images = torch.arange(4)[:, None]
+    _, mapped = select_classes(images, labels, ["bird", "cat", "dog"], ["airplane", "bird", "cat", "dog"][1:])
+    assert mapped.tolist() == [0, 1, 2, 1]
+    with pytest.raises(SystemExit, match="airplane"):
+        select_classes(images, labels, ["bird", "cat", "dog"], ["airplane", "bird", "cat", "dog"])
+    with pytest.raises(SystemExit, match="not trained on"):
+        select_classes(images, labels, ["bird", "cat", "dog"], ["bird", "cat"], allow_extra=False)
+
+
+def test_unreadable_images_and_empty_class_folders_are_one_line(lab, tmp_path):
+    from checkpoint_project.data import load_image_folder
+
+    root = write_image_folder(lab, tmp_path / "data" / "train", per_class=2)
+    (root / "cat" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    with pytest.raises(SystemExit, match="broken.jpg"):
+        load_image_folder(tmp_path / "data", "train", None)
+    (root / "cat" / "broken.jpg").unlink()
+    (root / "zebra").mkdir()
+    with pytest.raises(SystemExit, match="zebra"):
+        load_image_folder(tmp_path / "data", "train", None)
+
+
+def test_16_bit_png_is_scaled_not_clipped(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from checkpoint_project.data import read_image
+
+    Image.fromarray(np.full((32, 32), 32768, dtype=np.uint16)).save(tmp_path / "grey16.png")
+    value = int(read_image(tmp_path / "grey16.png")[0, 0, 0])
+    assert 125 <= value <= 130, f"a 16-bit mid-grey should read as ~128, got {value}"
+
+
+# --------------------------------------------------------------------------- taskc_1 — the data plan
+
+
+@pytest.mark.taskc_1
+def test_build_data_holds_out_a_stratified_validation_split(lab, tmp_path):
+    data = lab.build_data(tiny_config(lab, val_size=100), smoke_args(tmp_path))
+    assert len(data.val_labels) == 100 and len(data.train_labels) == 500, (
+        f"600 generated images with --val-size 100: expected 500 train / 100 val, got {len(data.train_labels)} / {len(data.val_labels)}")
+    counts = torch.bincount(data.val_labels, minlength=10).tolist()
+    assert counts == [10] * 10, f"validation should hold the same share of every class (10 each); got {counts}"
+    assert data.class_names == CIFAR10_CLASSES, f"class names come from the data; got {data.class_names}"
+    again = lab.build_data(tiny_config(lab, val_size=100), smoke_args(tmp_path))
+    assert torch.equal(again.val_images, data.val_images), "the same seed must give the same split"
+    other = lab.build_data(tiny_config(lab, val_size=100, seed=1), smoke_args(tmp_path))
+    assert not torch.equal(other.val_images, data.val_images), "another --seed should give another split"
+
+
+@pytest.mark.taskc_1
+def test_build_data_keeps_only_the_chosen_classes_and_renumbers_them(lab, tmp_path):
+    data = lab.build_data(tiny_config(lab, val_size=50, classes=(5, 7)), smoke_args(tmp_path))
+    assert data.class_names == ["dog", "horse"], f"--classes 5,7 means CIFAR-10's dog and horse; got {data.class_names}"
+    assert set(data.train_labels.tolist()) == {0, 1}, "the kept classes are renumbered 0 and 1"
+    assert len(data.train_labels) + len(data.val_labels) == 120, "60 images of each kept class"
+
+
+@pytest.mark.taskc_1
+def test_val_size_zero_trains_on_every_image(lab, tmp_path):
+    data = lab.build_data(tiny_config(lab, val_size=0), smoke_args(tmp_path))
+    assert len(data.train_labels) == 600 and len(data.val_labels) == 0, "--val-size 0: every image trains, none validates"
+
+
+# --------------------------------------------------------------------------- taskc_2 — the whitening layer
 
 
 @pytest.mark.taskc_2
-def test_augment_flips_exactly_the_chosen_images(lab):
-    images = torch.randint(0, 256, (6, 3, 8, 8), dtype=torch.uint8, generator=seeded(1))
-    flip = torch.tensor([True, False, True, False, False, True])
-    got = lab.augment_batch(images, flip, translate=0, generator=seeded(2))
-    assert got.dtype == images.dtype and got.shape == images.shape, "keep the dtype and shape"
-    for i in range(6):
-        expected = images[i].flip(2) if flip[i] else images[i]
-        assert torch.equal(got[i], expected), f"image {i}: flip={flip[i].item()} but the output does not match"
-
-
-@pytest.mark.taskc_2
-def test_augment_translates_by_at_most_the_given_pixels(lab):
-    images = torch.randint(0, 256, (32, 3, 12, 12), dtype=torch.uint8, generator=seeded(1))
-    no_flip = torch.zeros(32, dtype=torch.bool)
-    got = lab.augment_batch(images, no_flip, translate=2, generator=seeded(5))
-    padded = torch.nn.functional.pad(images.float(), (2, 2, 2, 2), mode="reflect").to(torch.uint8)
-    shifts = set()
-    for i in range(32):
-        matches = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(got[i], padded[i, :, dy : dy + 12, dx : dx + 12])]
-        assert matches, f"image {i} is not a crop of the reflect-padded image at an offset of at most 2 pixels"
-        shifts.add(matches[0])
-    assert len(shifts) > 5, f"offsets should be random per image; only saw {sorted(shifts)}"
-    again = lab.augment_batch(images, no_flip, translate=2, generator=seeded(5))
-    assert torch.equal(again, got), "the same generator seed must give the same augmentation"
-
-
-# --------------------------------------------------------------------------- taskc_3
-
-
-@pytest.mark.taskc_3
 def test_patch_whitening_decorrelates_2x2_patches(lab):
     mixing = torch.randn(3, 3, generator=seeded(0))
     base = torch.randn(200, 3, 16, 16, generator=seeded(1))
@@ -140,164 +245,291 @@ def test_patch_whitening_decorrelates_2x2_patches(lab):
     out = torch.nn.functional.conv2d(images, weights[:12]).permute(0, 2, 3, 1).reshape(-1, 12)
     out = out - out.mean(0)
     covariance = out.T @ out / len(out)
-    assert torch.allclose(covariance, torch.eye(12), atol=0.05), "whitened patches should have identity covariance"
+    assert torch.allclose(covariance, torch.eye(12), atol=0.05), (
+        "whitened patches should have identity covariance: are the eigenvectors taken as columns, and in the "
+        "conv weight's (channel, row, column) order?")
 
 
-@pytest.mark.taskc_3
-@pytest.mark.parametrize("arch", ["cnn", "resnet"])
-def test_models_give_logits_and_have_enough_conv_layers(lab, arch):
-    config = tiny_config(lab, arch=arch, widths=(8, 16, 16))
+@pytest.mark.taskc_2
+def test_the_model_starts_with_the_fitted_whitening_layer(lab):
+    images, _ = lab.make_synthetic_dataset(64, seed=0)
+    model = lab.create_classifier(tiny_config(lab), images, num_classes=10)
+    expected = lab.patch_whitening_weights(model.normalize(images.float()), 5e-3)
+    got = model.network.whiten.weight
+    assert torch.allclose(got, expected, atol=1e-4), "create_classifier should copy patch_whitening_weights of the normalised sample into whiten"
+    assert not got.requires_grad and not model.network.whiten.bias.requires_grad, "the whitening layer stays frozen"
+    assert torch.count_nonzero(model.network.whiten.bias) == 0, "zero the whitening layer's bias (it starts random)"
+
+
+def test_models_give_logits_and_fresh_residual_blocks_are_identities(lab):
+    from checkpoint_project.models import ResidualBlock
+
     images = torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8, generator=seeded(0))
-    model = lab.create_classifier(config, images, num_classes=7)
-    logits = model(images[:4].float())
-    assert logits.shape == (4, 7), f"expected logits of shape (4, 7), got {tuple(logits.shape)}"
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    assert len(convs) >= 4, f"the {arch} network should have at least 3 trained conv layers, found {len(convs)} conv layers"
-
-
-@pytest.mark.taskc_3
-def test_fresh_residual_block_is_the_identity(lab):
-    block = lab.ResidualBlock(8, bn_momentum=0.1)
+    for arch in ("cnn", "resnet"):
+        model = lab.create_classifier(tiny_config(lab, arch=arch, widths=(8, 16, 16)), images, num_classes=7)
+        assert model(images[:4].float()).shape == (4, 7), f"{arch}: expected logits (4, 7)"
+    block = ResidualBlock(8, bn_momentum=0.1)
     x = torch.randn(2, 8, 6, 6)
     assert torch.allclose(block(x), x), "the last BN scale starts at zero, so a fresh block returns its input"
 
 
-# --------------------------------------------------------------------------- taskc_4
-
-
-@pytest.mark.taskc_4
-def test_train_step_lowers_the_loss_on_a_fixed_batch(lab):
-    torch.manual_seed(0)
-    images, labels = lab.make_synthetic_dataset(64, seed=0)
-    model = lab.create_classifier(tiny_config(lab), images, num_classes=10)
-    optimizer = lab.make_optimizer(model, tiny_config(lab, lr=0.05))
-    scaler = torch.amp.GradScaler("cpu", enabled=False)
-    model.train()
-    losses = [lab.train_step(model, images.float(), labels, optimizer, scaler, None, 0.0).item() for _ in range(15)]
-    assert all(math.isfinite(v) for v in losses), f"losses must be finite, got {losses}"
-    assert losses[-1] < losses[0], f"15 steps on one batch should lower the loss: first {losses[0]:.3f}, last {losses[-1]:.3f}"
-
-
-@pytest.mark.taskc_4
-def test_train_step_under_bf16_autocast_returns_a_float32_loss(lab):
-    images, labels = lab.make_synthetic_dataset(16, seed=0)
-    model = lab.create_classifier(tiny_config(lab), images, num_classes=10).to(memory_format=torch.channels_last)
-    optimizer = lab.make_optimizer(model, tiny_config(lab))
-    scaler = torch.amp.GradScaler("cpu", enabled=False)
-    x = images.float().contiguous(memory_format=torch.channels_last)
-    loss = lab.train_step(model, x, labels, optimizer, scaler, torch.bfloat16, 0.2)
-    assert loss.dtype == torch.float32 and loss.ndim == 0, f"return a detached float32 scalar, got {loss.dtype} {tuple(loss.shape)}"
-    assert not loss.requires_grad, "detach the returned loss (keeping the graph alive wastes memory)"
-
-
-# --------------------------------------------------------------------------- taskc_5
-
-
-@pytest.mark.taskc_5
-def test_triangular_schedule(lab):
-    got = [lab.triangular_lr(step, 100, peak=2.0, warmup=0.2) for step in (0, 10, 20, 60, 100)]
-    expected = [0.0, 1.0, 2.0, 1.0, 0.0]
-    assert all(abs(g - e) < 1e-9 for g, e in zip(got, expected)), f"at steps 0, 10, 20, 60, 100 expected {expected}, got {got}"
-    got = [lab.triangular_lr(step, 100, peak=2.0, warmup=0.2, start=0.5, end=0.1) for step in (0, 10, 20, 60, 100, 120)]
-    expected = [1.0, 1.5, 2.0, 1.1, 0.2, 0.2]
-    assert all(abs(g - e) < 1e-9 for g, e in zip(got, expected)), (
-        f"with start=0.5, end=0.1 at steps 0, 10, 20, 60, 100, 120 expected {expected}, got {got}")
-
-
-@pytest.mark.taskc_5
-def test_lookahead_pulls_toward_the_average_late_and_ends_on_it(lab):
-    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
-    start = {k: v.clone() for k, v in model.state_dict().items()}
-    lookahead = lab.Lookahead(model, every=5)
-    with torch.no_grad():
-        model[0].weight.add_(1.0)
-        lookahead.update(model, step=3, total_steps=10)  # not a multiple of 5: nothing happens
-        assert torch.equal(model[0].weight, start["0.weight"] + 1), "between every-th steps the model is left alone"
-        lookahead.update(model, step=5, total_steps=10)
-        decay = 0.95**5 * 0.5**3
-        expected = start["0.weight"] + (1 - decay)  # the average moved 1 - decay of the way, and the model with it
-        assert torch.allclose(model[0].weight, expected), "at step 5 of 10 the model restarts from the pulled average"
-        model[0].weight.add_(5.0)
-        lookahead.update(model, step=10, total_steps=10)
-        assert torch.allclose(model[0].weight, expected), "the last update leaves the model on the average"
-    assert model[1].num_batches_tracked.dtype == torch.int64, "integer buffers are left alone"
-
-
-@pytest.mark.taskc_4
-def test_optimizer_groups_for_the_airbench_options(lab):
-    images, _ = lab.make_synthetic_dataset(20, seed=0)
-    config = tiny_config(lab, weight_decay=1e-3, bias_lr_scale=4.0, decay_biases=True, whiten_bias_epochs=2)
-    model = lab.create_classifier(config, images, num_classes=10)
-    optimizer = lab.make_optimizer(model, config)
-    weights, biases, whiten = optimizer.param_groups
-    assert whiten["params"] == [model.network.whiten.bias] and whiten["epochs"] == 2, "a group of its own for the whitening bias"
-    assert biases["weight_decay"] * biases["lr_scale"] == pytest.approx(weights["weight_decay"]), "same decay per step"
-    lab.set_learning_rates(optimizer, 0.5, epoch=1)
-    rates = [g["lr"] for g in optimizer.param_groups]
-    assert rates == [0.5, 2.0, 0.5], f"LR times each group's lr_scale: expected [0.5, 2.0, 0.5], got {rates}"
-    lab.set_learning_rates(optimizer, 0.5, epoch=2)
-    assert whiten["lr"] == 0.0, "the whitening bias stops training after whiten_bias_epochs"
+# --------------------------------------------------------------------------- taskc_3 — one training epoch
 
 
 @pytest.mark.taskc_3
-def test_dirac_init_passes_the_input_channels_through(lab):
-    images, _ = lab.make_synthetic_dataset(20, seed=0)
-    model = lab.create_classifier(tiny_config(lab, dirac_init=True), images, num_classes=10)
-    conv = model.network.stage1[1][0]  # 8 -> 8 channels, 3x3
-    x = torch.randn(2, conv.in_channels, 6, 6)
-    assert torch.allclose(conv(x)[:, : conv.in_channels], x, atol=1e-6), "the first in_channels filters are the identity"
+def test_triangular_schedule(lab):
+    got = [lab.triangular_lr(step, 100, peak=2.0, warmup=0.2) for step in (0, 10, 20, 60, 100, 120)]
+    expected = [0.0, 1.0, 2.0, 1.0, 0.0, 0.0]
+    assert all(abs(g - e) < 1e-9 for g, e in zip(got, expected)), f"at steps 0, 10, 20, 60, 100, 120 expected {expected}, got {got}"
+
+
+@pytest.mark.taskc_3
+def test_flip_mask_policies(lab):
+    indices = torch.randperm(200, generator=seeded(0))[:64]
+    assert not lab.flip_mask(indices, 3, 0, "none", seeded(1)).any(), '"none" mirrors no image'
+    first = lab.flip_mask(indices, 1, 0, "alternate", seeded(1))
+    second = lab.flip_mask(indices, 2, 0, "alternate", seeded(2))
+    assert first.dtype == torch.bool and first.shape == (64,), f"a (64,) bool mask; got {first.dtype} {tuple(first.shape)}"
+    assert torch.equal(second, ~first), '"alternate": over two epochs each image is seen both ways (epoch 2 = not epoch 1)'
+    assert 16 < first.sum() < 48, f"about half the images are mirrored in an epoch; got {first.sum().item()} of 64"
+    picked = torch.cat([torch.arange(5), indices.argmax().reshape(1)])
+    alone = lab.flip_mask(indices[picked], 1, 0, "alternate", seeded(3))
+    assert torch.equal(alone, first[picked]), "an image's coin depends on its index and the seed, not on the batch it is in"
+    other_seed = lab.flip_mask(indices, 1, 1, "alternate", seeded(1))
+    assert not torch.equal(other_seed, first), "another --seed gives other coins"
+
+
+@pytest.mark.taskc_3
+def test_run_epoch_takes_every_step_and_learns(lab, tmp_path):
+    run = lab.start_run(tiny_config(lab, epochs=3), smoke_args(tmp_path))
+    before = [p.detach().clone() for p in run.model.parameters()]
+    loss = lab.run_epoch(run, 0)
+    assert run.step == 500 // 64, f"500 training images in batches of 64: 7 steps per epoch; run.step is {run.step}"
+    assert isinstance(loss, float) and math.isfinite(loss), f"run_epoch returns the mean loss as a float; got {loss!r}"
+    assert any(not torch.equal(a, b) for a, b in zip(before, run.model.parameters())), "the weights should change"
+    expected_lr = lab.triangular_lr(run.step - 1, run.total_steps, run.config.lr, run.config.warmup)
+    assert run.optimizer.param_groups[0]["lr"] == pytest.approx(expected_lr), (
+        f"set the schedule's LR before every step: after step {run.step} expected {expected_lr:.4f}, "
+        f"found {run.optimizer.param_groups[0]['lr']:.4f}")
+    second = lab.run_epoch(run, 1)
+    assert second < loss, f"a second epoch on the smoke data should lower the loss: {loss:.3f} -> {second:.3f}"
+
+
+@pytest.mark.taskc_3
+def test_run_epoch_stops_at_max_steps_and_uses_the_labs_augmentation(lab, tmp_path, monkeypatch):
+    calls = []
+    real = lab.random_crop_flip
+
+    def counting(images, padding, generator=None, flip=None):
+        calls.append((len(images), padding, flip is not None))
+        return real(images, padding, generator, flip=flip)
+
+    monkeypatch.setattr(lab, "random_crop_flip", counting)
+    run = lab.start_run(tiny_config(lab, max_steps=3), smoke_args(tmp_path))
+    lab.run_epoch(run, 0)
+    assert run.step == 3, f"--max-steps 3 stops the epoch after 3 steps; took {run.step}"
+    assert calls and all(c == (64, 2, True) for c in calls), (
+        f"augment each batch with Lab 4's random_crop_flip(images, config.translate, generator, flip=flip_mask(...)); calls: {calls}")
+
+
+@pytest.mark.taskc_3
+def test_an_epoch_is_the_same_every_time(lab, tmp_path):
+    weights = []
+    for _ in range(2):
+        run = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+        lab.run_epoch(run, 1)
+        weights.append(run.model.state_dict())
+    changed = [k for k in weights[0] if not torch.equal(weights[0][k], weights[1][k])]
+    assert not changed, f"the data order and augmentation must come from the seed and the epoch (exact resume); differ: {changed[:3]}"
+
+
+# --------------------------------------------------------------------------- taskc_4 — sharded validation
+
+
+@pytest.mark.taskc_4
+def test_evaluate_split_matches_a_direct_computation(lab):
+    images, labels = lab.make_synthetic_dataset(50, seed=2)
+    model = lab.create_classifier(tiny_config(lab), images, num_classes=10).eval()
+    got = lab.evaluate_split(model, images, labels, torch.device("cpu"))
+    with torch.no_grad():
+        logits = model(images.float())
+    expected_loss = torch.nn.functional.cross_entropy(logits, labels).item()
+    expected_accuracy = (logits.argmax(1) == labels).float().mean().item()
+    assert got["loss"] == pytest.approx(expected_loss, rel=1e-4) and got["accuracy"] == pytest.approx(expected_accuracy), (
+        f"expected loss {expected_loss:.4f} and accuracy {expected_accuracy:.3f}; got {got}")
+
+
+@pytest.mark.taskc_4
+def test_each_rank_scores_its_share_and_sums_over_ranks(lab, monkeypatch):
+    images, labels = lab.make_synthetic_dataset(5, seed=2)
+    model = lab.create_classifier(tiny_config(lab), images, num_classes=10).eval()
+    summed = []
+    monkeypatch.setattr(lab.dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(lab.dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(lab.dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(lab, "sum_over_ranks", lambda values, device: summed.append(list(values)) or list(values))
+    lab.evaluate_split(model, images, labels, torch.device("cpu"))
+    assert len(summed) == 1, "add the sums up over the ranks once, with sum_over_ranks([...], device)"
+    assert summed[0][-1] == 2, f"rank 1 of 2 scores images 1 and 3 of 5 (every world_size-th): count 2; summed {summed[0]}"
+
+
+# --------------------------------------------------------------------------- taskc_5 — checkpoints for exact resume
 
 
 @pytest.mark.taskc_5
-def test_early_stopping_waits_for_patience_epochs(lab):
-    stopper = lab.EarlyStopping(patience=2)
-    decisions = [stopper.update(score) for score in [0.5, 0.6, 0.55, 0.65, 0.6, 0.6]]
-    assert decisions == [False, False, False, False, False, True], f"stop after 2 epochs without a new best; got {decisions}"
-    assert stopper.best == 0.65, f"best should be 0.65, got {stopper.best}"
+def test_save_run_writes_best_before_last_and_only_when_improved(lab, tmp_path, monkeypatch):
+    written = []
+    real_save = lab.save_checkpoint
+    monkeypatch.setattr(lab, "save_checkpoint", lambda path, **state: written.append(Path(path).name) or real_save(path, **state))
+    run = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+    run.epoch = 1
+    run.stopper.step(0.5)
+    lab.save_run(run)
+    assert written == ["best.pt", "last.pt"], (
+        f"an improving epoch writes best.pt FIRST, then last.pt (a crash between them then only costs a redo); wrote {written}")
+    run.epoch = 2
+    run.stopper.step(0.4)
+    lab.save_run(run)
+    assert written[2:] == ["last.pt"], f"an epoch without improvement writes last.pt only; wrote {written[2:]}"
+    assert epoch_of(tmp_path / "best.pt") == 1 and epoch_of(tmp_path / "last.pt") == 2
 
 
-# --------------------------------------------------------------------------- taskc_6
+@pytest.mark.taskc_5
+def test_the_checkpoint_holds_what_resume_and_evaluate_need(lab, tmp_path):
+    run = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+    lab.run_epoch(run, 0)
+    run.epoch, run.train_seconds = 1, 1.5
+    run.history.append({"epoch": 1})
+    run.stopper.step(0.3)
+    lab.save_run(run)
+    checkpoint = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert checkpoint["format"] and checkpoint["epoch"] == 1, "one checkpoint format: Lab 3's save_checkpoint(path, model=..., ...)"
+    for key in ("config", "class_names", "history", "step", "train_seconds", "scaler", "early_stopping"):
+        assert key in checkpoint["extra"], f"pass {key!r} to save_checkpoint as an extra keyword; found {sorted(checkpoint['extra'])}"
+    again = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+    lab.resume(again, tmp_path / "last.pt")
+    assert (again.epoch, again.step, again.history, again.train_seconds) == (1, run.step, [{"epoch": 1}], 1.5), (
+        "resume restores the epoch, the step, the history and the training time")
+    assert again.stopper.best == 0.3, "resume restores the early-stopping state"
+    assert all(torch.equal(a, b) for a, b in zip(run.model.state_dict().values(), again.model.state_dict().values()))
+    momentum = [again.optimizer.state[p].get("momentum_buffer") for p in again.model.parameters() if p.requires_grad]
+    assert any(m is not None for m in momentum), "resume restores the optimizer (its momentum buffers)"
+
+
+# --------------------------------------------------------------------------- taskc_6 — the epoch loop
+
+
+def fake_validation(lab, monkeypatch, accuracies):
+    """evaluate_split returns these accuracies, one per epoch, in order (and, like the real one,
+    leaves the model in eval mode)."""
+    values = iter(accuracies)
+    monkeypatch.setattr(lab, "evaluate_split", lambda model, *args, **kwargs: model.eval() and {"loss": 1.0, "accuracy": next(values)})
 
 
 @pytest.mark.taskc_6
-def test_checkpoint_round_trip_is_atomic_and_safe(lab, tmp_path):
-    path = tmp_path / "run" / "last.pt"
-    state = {"model": {"w": torch.ones(3)}, "config": {"arch": "cnn"}, "num_classes": 10, "class_names": ["a"] * 10}
-    lab.save_checkpoint(state, path)
-    assert [p.name for p in path.parent.iterdir()] == ["last.pt"], "no temporary files may be left behind"
-    loaded = lab.load_checkpoint(path)
-    assert torch.equal(loaded["model"]["w"], torch.ones(3)) and loaded["num_classes"] == 10
+def test_fit_records_saves_and_stops_early(lab, tmp_path, monkeypatch):
+    fake_validation(lab, monkeypatch, [0.5, 0.6, 0.55, 0.58, 0.9, 0.9])
+    modes, real_run_epoch = [], lab.run_epoch
+    monkeypatch.setattr(lab, "run_epoch", lambda run, epoch: modes.append(run.model.training) or real_run_epoch(run, epoch))
+    run = direct_run(lab, tmp_path, epochs=6, patience=2)
+    assert modes == [True] * 4, f"every epoch trains in training mode (validation leaves eval mode behind); modes {modes}"
+    epochs = [h["epoch"] for h in run.history]
+    assert epochs == [1, 2, 3, 4], f"patience 2: stop after two epochs without a new best (epochs 3 and 4); history {epochs}"
+    assert run.stopped_early, "run.stopped_early should be True when early stopping ended the run"
+    assert run.history[-1]["val_accuracy"] == 0.58 and run.epoch == 4, "each history row holds that epoch's numbers"
+    assert epoch_of(tmp_path / "best.pt") == 2 and epoch_of(tmp_path / "last.pt") == 4, "best.pt: epoch 2; last.pt: epoch 4"
 
 
 @pytest.mark.taskc_6
-def test_truncated_or_foreign_checkpoints_give_clear_errors(lab, tmp_path):
-    good = tmp_path / "good.pt"
-    lab.save_checkpoint({"model": {"w": torch.ones(1000)}, "config": {}, "num_classes": 2, "class_names": ["a", "b"]}, good)
-    truncated = tmp_path / "truncated.pt"
-    truncated.write_bytes(good.read_bytes()[:200])
-    foreign = tmp_path / "foreign.pt"
-    torch.save(torch.zeros(3), foreign)
-    text = tmp_path / "notes.pt"
-    text.write_text("not a checkpoint")
-    for path in (truncated, foreign, text, tmp_path / "missing.pt"):
-        with pytest.raises(lab.CheckpointError) as error:
-            lab.load_checkpoint(path)
-        assert path.name in str(error.value), f"the error should name the file; got: {error.value}"
+def test_fit_without_validation_trains_every_epoch_and_writes_no_best(lab, tmp_path):
+    run = direct_run(lab, tmp_path, epochs=2, val_size=0)
+    assert [h["epoch"] for h in run.history] == [1, 2] and run.step == 2 * (600 // 64), "every epoch, every step"
+    assert (tmp_path / "last.pt").exists() and not (tmp_path / "best.pt").exists(), "no validation: last.pt only"
 
 
-# --------------------------------------------------------------------------- taskc_7
+@pytest.mark.taskc_6
+def test_a_nan_loss_stops_the_run_and_saves_nothing(lab, tmp_path, monkeypatch):
+    monkeypatch.setattr(lab, "run_epoch", lambda run, epoch: math.nan)
+    with pytest.raises(SystemExit, match="nan"):
+        direct_run(lab, tmp_path)
+    assert not list(tmp_path.glob("*.pt")), "a non-finite loss must never be saved (least of all as best.pt)"
+
+
+@pytest.mark.taskc_6
+def test_a_run_interrupted_and_resumed_equals_an_uninterrupted_one(lab, tmp_path, monkeypatch):
+    whole = direct_run(lab, tmp_path / "whole", epochs=3)
+    real_run_epoch = lab.run_epoch
+
+    def crash_in_epoch_3(run, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt("killed")
+        return real_run_epoch(run, epoch)
+
+    monkeypatch.setattr(lab, "run_epoch", crash_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        direct_run(lab, tmp_path / "cut", epochs=3)
+    monkeypatch.setattr(lab, "run_epoch", real_run_epoch)
+    resumed = direct_run(lab, tmp_path / "cut", resume=True, epochs=3)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3], f"resume continues at epoch 3: {resumed.history}"
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in whole.history], (
+        "the resumed run must repeat the uninterrupted one exactly (same losses)")
+    a, b = whole.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights must equal the uninterrupted run's, bit for bit"
+
+
+@pytest.mark.taskc_6
+def test_best_pt_is_the_best_of_the_whole_run_after_a_crash_between_the_saves(lab, tmp_path, monkeypatch):
+    real_save = lab.save_checkpoint
+    saved_in_epoch_2 = []
+
+    def crash_between_the_two_saves_of_epoch_2(path, **state):
+        if state["epoch"] == 2:
+            if saved_in_epoch_2:
+                raise KeyboardInterrupt("killed between the two writes")
+            saved_in_epoch_2.append(Path(path).name)
+        return real_save(path, **state)
+
+    fake_validation(lab, monkeypatch, [0.3, 0.5])
+    monkeypatch.setattr(lab, "save_checkpoint", crash_between_the_two_saves_of_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        direct_run(lab, tmp_path, epochs=3)
+    monkeypatch.setattr(lab, "save_checkpoint", real_save)
+    fake_validation(lab, monkeypatch, [0.5, 0.4] if saved_in_epoch_2 == ["best.pt"] else [0.4])
+    direct_run(lab, tmp_path, resume=True, epochs=3)
+    assert epoch_of(tmp_path / "best.pt") == 2, (
+        f"epoch 2 was the best of the run (0.5), but best.pt holds epoch {epoch_of(tmp_path / 'best.pt')}: write best.pt "
+        f"before last.pt, so that a crash between them makes --resume redo the epoch")
+
+
+# --------------------------------------------------------------------------- taskc_7 — TensorBoard
 
 
 @pytest.mark.taskc_7
-def test_confusion_matrix_counts_pairs(lab):
-    predictions = torch.tensor([0, 1, 1, 2, 2, 2, 0])
-    targets = torch.tensor([0, 1, 2, 2, 2, 0, 0])
-    got = lab.confusion_matrix(predictions, targets, 3)
-    expected = torch.tensor([[2, 0, 1], [0, 1, 0], [0, 1, 2]])
-    assert torch.equal(got, expected), f"rows are true classes, columns predictions: expected\n{expected}\ngot\n{got}"
+def test_tensorboard_gets_scalars_images_and_the_confusion_matrix(lab, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+    lab.open_tensorboard(run)
+    lab.fit(run)
+    metrics = {"val_accuracy": None}
+    lab.log_final(run, metrics)
+    assert (tmp_path / "tensorboard").is_dir(), "open the SummaryWriter on OUT/tensorboard (the folder the README names)"
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    for tag in ("loss/train", "loss/val", "accuracy/val", "lr"):
+        assert tag in scalars, f"TensorBoard scalar {tag!r} missing; found {sorted(scalars)}"
+    assert len(events.Scalars("loss/train")) == 2, "one point per epoch"
+    images = events.Tags()["images"]
+    assert "samples/train" in images and any("confusion" in tag for tag in images), (
+        f"log the sample grid and the validation confusion-matrix figure; found images {images}")
+    assert metrics["val_accuracy"] is not None and 0 <= metrics["val_accuracy"] <= 1, "the final val accuracy goes into metrics"
 
 
-@pytest.mark.taskc_7
+# --------------------------------------------------------------------------- taskc_8 — evaluation
+
+
+@pytest.mark.taskc_8
 def test_tta_views(lab):
     class Probe(nn.Module):  # logits = (mean of the left half, mean of the right half)
         def __init__(self):
@@ -315,69 +547,103 @@ def test_tta_views(lab):
     assert torch.allclose(flipped, torch.tensor([[1.0, 1.0]] * 3)), f"tta=1 adds the mirrored view; got {flipped}"
     full = lab.predict_logits(Probe(), images, tta=2)
     assert full.shape == (3, 2) and torch.allclose(full.sum(1), torch.full((3,), 4.0)), (
-        f"tta=2 adds two shifted views and their mirrors at half weight (total weight 4); got {full}"
-    )
-
-
-# --------------------------------------------------------------------------- taskc_8
+        f"tta=2 adds two shifted views and their mirrors at half weight (total weight 4); got {full}")
 
 
 @pytest.mark.taskc_8
 def test_ensemble_log_loss_is_not_above_the_members_mean(lab):
     images, labels = lab.make_synthetic_dataset(100, seed=4)
-    models = []
-    for seed in range(3):
-        model = lab.create_classifier(tiny_config(lab, seed=seed), images, num_classes=10)
-        models.append(model.eval())
+    models = [lab.create_classifier(tiny_config(lab, seed=seed), images, num_classes=10).eval() for seed in range(3)]
     mean_probabilities, members = lab.ensemble_probabilities(models, images, tta=0)
     assert len(members) == 3 and mean_probabilities.shape == (100, 10)
     assert torch.allclose(mean_probabilities.sum(1), torch.ones(100), atol=1e-5), "probabilities must sum to 1"
     ensemble = lab.log_loss(mean_probabilities, labels)
     member_mean = sum(lab.log_loss(p, labels) for p in members) / 3
-    assert ensemble <= member_mean + 1e-6, f"ensemble log-loss {ensemble:.4f} > members' mean {member_mean:.4f}"
+    assert ensemble <= member_mean + 1e-6, f"ensemble log-loss {ensemble:.4f} > members' mean {member_mean:.4f}: average probabilities, not logits"
 
 
-# --------------------------------------------------------------------------- taskc_9
+@pytest.mark.taskc_8
+def test_evaluate_ensemble_and_predict_commands(lab, tmp_path):
+    from PIL import Image
+
+    runs = [tmp_path / f"run{seed}" for seed in range(2)]
+    for seed, run in enumerate(runs):
+        direct_run(lab, run, seed=seed, epochs=1)
+    evaluate_args = dict(smoke=True, data_dir=None, cache_dir="", device=None, split="test", tta=None, amp="off", ensemble=None)
+    single = lab.evaluate(argparse.Namespace(**evaluate_args, checkpoint=str(runs[0] / "last.pt"), out=str(tmp_path / "one")))
+    written = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    assert written["accuracy"] == single["accuracy"] and 0.2 < single["accuracy"] <= 1, (
+        f"accuracy is a fraction that beats chance (0.1): {single['accuracy']}")
+    assert sum(map(sum, written["confusion_matrix"])) == 200 and len(written["per_class"]) == 10, "200 test images, 10 classes"
+    supports = [row["support"] for row in written["per_class"]]
+    assert supports == [20] * 10, f"rows of the confusion matrix are the true classes (20 test images each); supports {supports}"
+    assert (tmp_path / "one" / "confusion_matrix.png").stat().st_size > 1000, "evaluate writes a confusion-matrix PNG"
+    both = lab.evaluate(argparse.Namespace(**{**evaluate_args, "ensemble": [str(r / "last.pt") for r in runs]},
+                                           checkpoint=None, out=str(tmp_path / "ens")))
+    assert len(both["member_accuracy"]) == 2, "an ensemble reports each member's accuracy and log-loss"
+    assert both["log_loss"] <= sum(both["member_log_loss"]) / 2 + 1e-6, "ensemble log-loss must not exceed the members' mean"
+    images, _ = lab.make_synthetic_dataset(2, seed=9)
+    files = []
+    for i, image in enumerate(images):
+        files.append(tmp_path / f"image{i}.png")
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(files[-1])
+    predictions = lab.predict(argparse.Namespace(checkpoint=str(runs[0] / "last.pt"), ensemble=None, tta=0, images=list(map(str, files))))
+    assert [p["class"] in CIFAR10_CLASSES and 0 < p["probability"] <= 1 for p in predictions] == [True, True], predictions
+
+
+def test_ensembles_of_different_classes_are_refused(lab, tmp_path):
+    smoke_train(lab, tmp_path / "a", "--epochs", 1, "--classes", "0,1,2", "--val-size", 30)
+    smoke_train(lab, tmp_path / "b", "--epochs", 1, "--classes", "3,4,5", "--val-size", 30)
+    with pytest.raises(SystemExit, match="same classes"):
+        lab.main(["evaluate", "--smoke", "--ensemble", str(tmp_path / "a" / "last.pt"), str(tmp_path / "b" / "last.pt"),
+                  "--out", str(tmp_path / "e")])
+
+
+# --------------------------------------------------------------------------- taskc_9 — the ONNX round trip
 
 
 @pytest.mark.taskc_9
-def test_onnx_export_matches_pytorch(lab, tmp_path):
+def test_onnx_export_matches_pytorch_in_one_file(lab, tmp_path):
     images, _ = lab.make_synthetic_dataset(8, seed=0)
     model = lab.create_classifier(tiny_config(lab), images, num_classes=10).eval()
     path = lab.export_onnx(model, tmp_path / "model.onnx", images[:2].float())
     assert Path(path).exists(), "export_onnx should write the file"
-    difference = lab.check_onnx(path, model, images.float())  # a batch of 8: the batch dimension is dynamic
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"], "keep the weights inside the .onnx (no model.onnx.data beside it)"
+    try:
+        difference = lab.check_onnx(path, model, images.float())  # a batch of 8: the batch dimension is dynamic
+    except Exception as error:
+        pytest.fail(f"onnxruntime could not run the file on a batch of 8 ({type(error).__name__}): is the batch dimension dynamic?")
     assert difference <= 1e-4, f"onnxruntime and PyTorch logits differ by {difference:.2e} (> 1e-4)"
+    class PlusOne(nn.Module):  # the same model with every logit shifted by 1
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, x):
+            return self.inner(x) + 1
+
+    assert lab.check_onnx(path, PlusOne(), images.float()) > 0.5, "check_onnx must compare the file's logits with the given model's"
 
 
-# --------------------------------------------------------------------------- taskc_10
+@pytest.mark.taskc_9
+def test_export_command_round_trip_and_never_replaces_the_checkpoint(lab, tmp_path, monkeypatch):
+    direct_run(lab, tmp_path / "run", epochs=1)
+    checkpoint = str(tmp_path / "run" / "last.pt")
+    exported = lab.export(argparse.Namespace(checkpoint=checkpoint, out=str(tmp_path / "m.onnx")))
+    assert exported["max_abs_diff"] <= 1e-4 and (tmp_path / "m.onnx").exists(), f"export should write and check the file: {exported}"
+    before = (tmp_path / "run" / "last.pt").read_bytes()
+    with pytest.raises(SystemExit, match="onnx"):
+        lab.export(argparse.Namespace(checkpoint=checkpoint, out=checkpoint))
+    monkeypatch.setattr(lab, "check_onnx", lambda *args: 0.5)
+    with pytest.raises(SystemExit, match="differs"):
+        lab.export(argparse.Namespace(checkpoint=checkpoint, out=str(tmp_path / "bad.onnx")))
+    assert (tmp_path / "run" / "last.pt").read_bytes() == before, "the checkpoint must be left as it was"
+
+
+# --------------------------------------------------------------------------- taskc_10 — distributed data parallel
 
 
 @pytest.mark.taskc_10
-def test_gradual_unfreezing_opens_one_stage_every_n_epochs(lab):
-    stages = [nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)) for _ in range(4)]
-    for epoch, expected in [(0, 1), (1, 1), (2, 2), (4, 3), (6, 4), (20, 4)]:
-        trainable = lab.apply_gradual_unfreezing(stages, epoch, every=2)
-        flags = [all(p.requires_grad for p in s.parameters()) for s in stages]
-        assert trainable == expected, f"epoch {epoch}: expected {expected} trainable stages, got {trainable}"
-        assert flags == [False] * (4 - expected) + [True] * expected, f"epoch {epoch}: the last {expected} should train, got {flags}"
-        assert [s.training for s in stages] == flags, "frozen stages go to eval mode (their BN statistics stay put)"
-
-
-@pytest.mark.taskc_10
-def test_finetune_from_a_backbone_with_gradual_unfreezing(lab, tmp_path, capsys):
-    smoke_train(lab, tmp_path / "pre", "--classes", "0,1,2,3,4", "--epochs", 1)
-    metrics = smoke_train(lab, tmp_path / "ft", "--classes", "5,6,7,8,9", "--finetune-from", tmp_path / "pre" / "last.pt",
-                          "--unfreeze-every", 1, "--epochs", 2)
-    printed = capsys.readouterr().out
-    assert "copied" in printed and "1 of 4 stages trainable" in printed and "2 of 4 stages trainable" in printed, printed
-    assert len(metrics["history"]) == 2
-
-
-# --------------------------------------------------------------------------- taskc_11
-
-
-@pytest.mark.taskc_11
 def test_shard_batches_splits_every_global_batch(lab):
     permutation = torch.randperm(23, generator=seeded(0))
     shards = [lab.shard_batches(permutation, batch_size=6, rank=r, world_size=2) for r in range(2)]
@@ -387,13 +653,74 @@ def test_shard_batches_splits_every_global_batch(lab):
         assert torch.equal(together, permutation[step * 6 : step * 6 + 6].sort().values), "the ranks' shares make up the global batch"
 
 
+@pytest.mark.taskc_10
+def test_a_plain_run_is_rank_0_of_1_and_wraps_nothing(lab, monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    device, rank, world_size = lab.setup_distributed("cpu")
+    assert (device, rank, world_size) == (torch.device("cpu"), 0, 1), f"without torchrun: (cpu, 0, 1); got {(device, rank, world_size)}"
+    model = nn.Linear(2, 2)
+    assert lab.wrap_model(model, device, 1, False) is model, "one process, no --compile: the model itself"
+
+
+@pytest.mark.taskc_10
+def test_setup_under_torchrun_joins_the_group_with_gloo_on_the_cpu(lab, monkeypatch):
+    joined = []
+    for name, value in {"WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2", "LOCAL_RANK": "1", "RANK": "1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(lab.dist, "init_process_group", lambda backend=None, **kwargs: joined.append(backend))
+    monkeypatch.setattr(lab.dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(lab.dist, "get_world_size", lambda: 2)
+    got = lab.setup_distributed(None)
+    assert joined == ["gloo"], f"join the process group once, with Lab 5's backend for the CPU (gloo); joined {joined}"
+    assert got == (torch.device("cpu"), 1, 2), f"return (device, rank, world_size) = (cpu, 1, 2); got {got}"
+
+
+@pytest.mark.taskc_10
+def test_wrap_model_uses_ddp_for_several_processes(lab, monkeypatch):
+    wrapped = []
+
+    class FakeDDP(nn.Module):
+        def __init__(self, module, device_ids=None):
+            super().__init__()
+            wrapped.append(device_ids)
+            self.module = module
+
+    monkeypatch.setattr(lab.nn.parallel, "DistributedDataParallel", FakeDDP)
+    model = nn.Linear(2, 2)
+    net = lab.wrap_model(model, torch.device("cpu"), 2, False)
+    assert isinstance(net, FakeDDP) and net.module is model, "two processes: the model goes into DistributedDataParallel"
+    assert wrapped == [None], f"on the CPU, DDP takes device_ids=None (a GPU index only on CUDA); got {wrapped}"
+
+
+@pytest.mark.taskc_10
+def test_torchrun_with_more_processes_than_gpus_fails_in_one_line(lab, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    try:
+        importlib.import_module("lab5_gpu_mixed_precision.solution").distributed_device("cuda")
+    except Exception:
+        pass  # Lab 5 refuses: now check the capstone passes that one line on
+    else:
+        pytest.skip("Lab 5's distributed_device does not check the GPU count yet (issue 16 #6, labs45 branch)")
+    monkeypatch.setattr(lab.dist, "init_process_group", lambda **kwargs: pytest.fail("must fail before joining the group"))
+    with pytest.raises((SystemExit, RuntimeError, ValueError)) as error:
+        lab.setup_distributed("cuda")
+    message = str(error.value)
+    assert "\n" not in message.strip() and re.search(r"\b1\b", message) and "2" in message, (
+        f"one line naming the GPU count (1) and the processes asked for (2); got: {message}")
+
+
 @pytest.mark.taskc_11
 def test_torchrun_two_cpu_processes(lab_path, tmp_path):
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone", str(lab_path),
                "train", "--smoke", "--epochs", "1", "--out", str(out), "--cache-dir", "", "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
     raise_todo_in(result.stdout + result.stderr)
     assert result.returncode == 0, f"torchrun failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     metrics = json.loads((out / "metrics.json").read_text())
@@ -402,128 +729,158 @@ def test_torchrun_two_cpu_processes(lab_path, tmp_path):
     assert result.stdout.count("val accuracy") == 1, "only rank 0 should print the summary"
 
 
-# --------------------------------------------------------------------------- taskc_12 (the pipeline end to end)
+# --------------------------------------------------------------------------- taskc_11 — the command line
 
 
-@pytest.mark.taskc_12
-def test_smoke_run_end_to_end(lab, run_lab_script, tmp_path):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    out = tmp_path / "smoke"
-    run_lab_script("train", "--smoke", "--out", out, "--cache-dir", "", timeout=120, cwd=tmp_path)
-    for name in ("last.pt", "best.pt", "metrics.json"):
-        assert (out / name).exists(), f"train should write {name} into --out"
-    first = json.loads((out / "metrics.json").read_text())
-    assert len(first["history"]) == 2, "the smoke config trains 2 epochs with a validation pass after each"
-
-    # Resume: continue the same run to 3 epochs (in this process, to save start-up time).
-    resumed = smoke_train(lab, out, "--resume", "--epochs", "3")
-    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3], f"resume should continue at epoch 3: {resumed['history']}"
-
-    events = EventAccumulator(str(out / "tensorboard"))
-    events.Reload()
-    scalars = set(events.Tags()["scalars"])
-    for tag in ("loss/train", "loss/val", "accuracy/val", "lr"):
-        assert tag in scalars, f"TensorBoard scalar {tag!r} missing; found {sorted(scalars)}"
-    assert events.Tags()["images"], "log a sample-image grid and the confusion-matrix figure to TensorBoard"
-
-    evaluation = lab.main(["evaluate", "--smoke", "--checkpoint", str(out / "best.pt"), "--split", "test",
-                           "--out", str(tmp_path / "eval")])
-    written = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert 0.0 <= written["accuracy"] <= 1.0 and written["accuracy"] == evaluation["accuracy"], "accuracy is a fraction"
-    assert written["accuracy"] > 0.2, f"the smoke model should beat chance (0.1) on the generated data; got {written['accuracy']}"
-    assert (tmp_path / "eval" / "confusion_matrix.png").stat().st_size > 1000, "evaluate writes a confusion-matrix PNG"
-    assert len(written["per_class"]) == 10
+@pytest.mark.taskc_11
+def test_train_command_writes_a_run_folder_and_resumes(lab, tmp_path):
+    first = smoke_train(lab, tmp_path)
+    for name in ("last.pt", "best.pt", "metrics.json", "tensorboard"):
+        assert (tmp_path / name).exists(), f"train should write {name} into --out"
+    assert json.loads((tmp_path / "metrics.json").read_text()).get("history") == first["history"], (
+        "metrics.json is written after training and holds the run's history")
+    resumed = smoke_train(lab, tmp_path, "--resume", "--epochs", "3")
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3], f"--resume --epochs 3 continues at epoch 3: {resumed['history']}"
+    assert [h["train_loss"] for h in resumed["history"][:2]] == [h["train_loss"] for h in first["history"]], (
+        "--resume continues the saved run: its first two epochs are the first run's, not new ones")
 
 
-@pytest.mark.taskc_4
-def test_warm_up_leaves_the_model_as_it_was(lab):
-    images, _ = lab.make_synthetic_dataset(20, seed=0)
-    model = lab.create_classifier(tiny_config(lab), images, num_classes=10).to(memory_format=torch.channels_last)
-    before = {name: value.clone() for name, value in model.state_dict().items()}
-    seconds = lab.warm_up(model, model, (4, 3, 32, 32), torch.channels_last, None)
-    assert seconds >= 0
-    after = model.state_dict()
-    changed = [name for name in before if not torch.equal(before[name], after[name])]
-    assert not changed, f"warm-up must put weights and BN statistics back; changed: {changed}"
-    assert all(p.grad is None for p in model.parameters()), "warm-up must leave no gradients behind"
+@pytest.mark.taskc_11
+def test_resume_keeps_the_saved_config(lab, tmp_path):
+    smoke_train(lab, tmp_path, "--val-size", 0, "--seed", 7, "--epochs", 1)
+    try:
+        metrics = smoke_train(lab, tmp_path, "--resume", "--epochs", 2)
+    except Exception as error:
+        pytest.fail(f"resuming a --val-size 0 --seed 7 run failed ({type(error).__name__}: {error}): "
+                    f"a resumed run must use the checkpoint's config, not the command line's defaults")
+    assert metrics["config"]["seed"] == 7 and metrics["config"]["val_size"] == 0, "a resumed run uses the checkpoint's config"
+    with pytest.raises(SystemExit) as error:
+        smoke_train(lab, tmp_path, "--resume", "--seed", 3)
+    assert "--seed 3" in str(error.value) and "7" in str(error.value), f"name both values; got: {error.value}"
 
 
-@pytest.mark.taskc_12
-def test_training_on_every_image_with_lookahead_resumes(lab, tmp_path):
-    out = tmp_path / "all"
-    smoke_train(lab, out, "--val-size", 0, "--lookahead", "--epochs", 1)
-    metrics = smoke_train(lab, out, "--val-size", 0, "--lookahead", "--epochs", 2, "--resume")
-    assert [h["epoch"] for h in metrics["history"]] == [1, 2], f"resume should continue at epoch 2: {metrics['history']}"
-    assert metrics["val_accuracy"] is None and not (out / "best.pt").exists(), "no validation images: no val accuracy, no best.pt"
-    assert "lookahead" in torch.load(out / "last.pt", weights_only=True), "the lookahead average is saved for --resume"
-    with pytest.raises(SystemExit, match="--split test"):
-        lab.main(["evaluate", "--smoke", "--checkpoint", str(out / "last.pt"), "--split", "val", "--out", str(tmp_path / "e")])
-
-
-@pytest.mark.taskc_12
-def test_ensemble_predict_and_export_commands(lab, tmp_path, capsys):
-    from PIL import Image
-
-    runs = [tmp_path / f"run{seed}" for seed in range(2)]
-    for seed, run in enumerate(runs):
-        smoke_train(lab, run, "--seed", seed, "--epochs", 1)
-    checkpoints = [str(run / "last.pt") for run in runs]
-    metrics = lab.main(["evaluate", "--smoke", "--ensemble", *checkpoints, "--out", str(tmp_path / "ens")])
-    assert metrics["log_loss"] <= sum(metrics["member_log_loss"]) / 2 + 1e-6, "ensemble log-loss must not exceed the members' mean"
-
-    images, _ = lab.make_synthetic_dataset(2, seed=9)
-    files = []
-    for i, image in enumerate(images):
-        files.append(tmp_path / f"image{i}.png")
-        Image.fromarray(image.permute(1, 2, 0).numpy()).save(files[-1])
-    predictions = lab.main(["predict", "--checkpoint", checkpoints[0], *map(str, files)])
-    assert [p["class"] in lab.CLASS_NAMES for p in predictions] == [True, True], f"predict names a class: {predictions}"
-
-    exported = lab.main(["export", "--checkpoint", checkpoints[0], "--out", str(tmp_path / "model.onnx")])
-    assert exported["max_abs_diff"] <= 1e-4 and (tmp_path / "model.onnx").exists()
-
-
-@pytest.mark.taskc_12
+@pytest.mark.taskc_11
 def test_cli_reports_a_bad_checkpoint_in_one_line(run_lab_script, tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"PK\x03\x04 truncated")
     result = run_lab_script("export", "--checkpoint", bad, "--out", tmp_path / "m.onnx", check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr, f"expected a one-line error:\n{result.stderr[-1500:]}"
-    assert "bad.pt" in result.stderr and "checkpoint" in result.stderr, f"the error should name the file: {result.stderr}"
+    assert "bad.pt" in result.stderr, f"the error should name the file: {result.stderr}"
 
 
-@pytest.mark.taskc_12
-def test_help_works(run_lab_script):
+def test_help_lists_the_commands(run_lab_script):
     result = run_lab_script("--help")
     for command in ("train", "evaluate", "predict", "export"):
         assert command in result.stdout, f"--help should list the {command} command"
 
 
-# --------------------------------------------------------------------------- real training (slow / gpu)
+# --------------------------------------------------------------------------- given code: runs.py, options.py
 
 
-def train_and_evaluate(run_lab_script, data_dir: Path, tmp_path: Path, config: str, timeout: int) -> dict:
-    out = tmp_path / config
-    run_lab_script("train", "--config", config, "--data-dir", data_dir, "--out", out, "--cache-dir", tmp_path / "cache",
-                   timeout=timeout, cwd=tmp_path)
-    run_lab_script("evaluate", "--checkpoint", out / "last.pt", "--data-dir", data_dir, "--cache-dir", tmp_path / "cache",
-                   "--split", "test", "--out", out / "eval", timeout=300, cwd=tmp_path)
-    return json.loads((out / "eval" / "metrics.json").read_text())
+@pytest.mark.parametrize("flags", [["--epochs", "0"], ["--epochs", "-3"], ["--batch-size", "-8"], ["--batch-size", "0"],
+                                   ["--max-steps", "-5"], ["--val-size", "-100"], ["--compile", "ture"], ["--flip", "altenate"],
+                                   ["--amp", "bf61"], ["--tta", "99"], ["--widths", "8,16"], ["--classes", "3,3"],
+                                   ["--threads", "-1"], ["--lr", "nan"], ["--device", "tpu"]])
+def test_bad_options_are_one_line_errors(lab, flags, capsys):
+    with pytest.raises(SystemExit) as error:
+        lab.main(["train", "--smoke", *flags])
+    assert error.value.code == 2, f"{flags}: argparse should reject it (exit 2)"
+    message = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(message) == 1 and flags[0] in message[0], f"{flags}: one line naming the option; got {message}"
 
 
-@pytest.mark.taskc_12
+def test_outputs_never_replace_other_runs(lab, tmp_path):
+    smoke_train(lab, tmp_path / "run", "--epochs", 1)
+    with pytest.raises(SystemExit, match="--resume"):
+        smoke_train(lab, tmp_path / "run", "--epochs", 1)
+    with pytest.raises(SystemExit, match="training run folder"):
+        lab.main(["evaluate", "--smoke", "--checkpoint", str(tmp_path / "run" / "last.pt"), "--out", str(tmp_path / "run")])
+    assert "history" in json.loads((tmp_path / "run" / "metrics.json").read_text()), "the training metrics.json is intact"
+    (tmp_path / "run" / ".last.pt.999.tmp").write_bytes(b"left by a killed run")
+    smoke_train(lab, tmp_path / "run", "--epochs", 1, "--overwrite")
+    assert not list((tmp_path / "run").glob("*.tmp")), "stale temporary files of a killed run are removed at start"
+
+
+def test_resuming_an_early_stopped_run_trains_nothing(lab, tmp_path, monkeypatch, capsys):
+    fake_validation(lab, monkeypatch, [0.5, 0.4, 0.3])
+    smoke_train(lab, tmp_path, "--epochs", 5, "--patience", 2)
+    metrics = smoke_train(lab, tmp_path, "--resume", "--epochs", 5)
+    assert len(metrics["history"]) == 3 and "already stopped early" in capsys.readouterr().out
+
+
+def test_evaluate_split_val_reproduces_the_training_split(lab, tmp_path):
+    smoke_train(lab, tmp_path / "run", "--epochs", 1, "--val-size", 0)
+    with pytest.raises(SystemExit, match="--split test"):
+        lab.main(["evaluate", "--smoke", "--checkpoint", str(tmp_path / "run" / "last.pt"), "--split", "val", "--out", str(tmp_path / "e")])
+
+
+def test_finetune_from_a_backbone_with_gradual_unfreezing(lab, tmp_path, capsys):
+    smoke_train(lab, tmp_path / "pre", "--classes", "0,1,2,3,4", "--epochs", 1, "--val-size", 50)
+    metrics = smoke_train(lab, tmp_path / "ft", "--classes", "5,6,7,8,9", "--finetune-from", tmp_path / "pre" / "last.pt",
+                          "--unfreeze-every", 1, "--epochs", 2, "--val-size", 50)
+    printed = capsys.readouterr().out
+    assert "copied" in printed and "1 of 4 stages trainable" in printed and "2 of 4 stages trainable" in printed, printed
+    assert len(metrics["history"]) == 2
+
+
+def test_speedrun_options_and_lookahead_resume(tmp_path):
+    from checkpoint_project import speedrun
+
+    speedrun.main(["train", "--smoke", "--out", str(tmp_path), "--cache-dir", "", "--val-size", "0", "--lookahead",
+                   "--dirac-init", "--whiten-bias-epochs", "1", "--bias-lr-scale", "4", "--decay-biases", "--epochs", "1"])
+    metrics = speedrun.main(["train", "--smoke", "--out", str(tmp_path), "--cache-dir", "", "--resume", "--epochs", "2"])
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2] and metrics["config"]["lookahead"]
+    assert "average" in torch.load(tmp_path / "last.pt", weights_only=True)["optimizer"], "the lookahead average is saved"
+    got = [speedrun.triangular_lr(step, 100, peak=2.0, warmup=0.2, start=0.5, end=0.1) for step in (0, 10, 20, 60, 100, 120)]
+    assert all(abs(g - e) < 1e-9 for g, e in zip(got, [1.0, 1.5, 2.0, 1.1, 0.2, 0.2])), got
+
+
+def test_lookahead_pulls_toward_the_average_late_and_ends_on_it():
+    from checkpoint_project.speedrun import Lookahead
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    lookahead = Lookahead(torch.optim.SGD(model.parameters(), lr=0.0), model, total_steps=10, every=5)
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+        lookahead.pull(3)  # not a multiple of 5: nothing happens
+        assert torch.equal(model[0].weight, start["0.weight"] + 1), "between every-th steps the model is left alone"
+        lookahead.pull(5)
+        expected = start["0.weight"] + (1 - 0.95**5 * 0.5**3)
+        assert torch.allclose(model[0].weight, expected), "at step 5 of 10 the model restarts from the pulled average"
+        model[0].weight.add_(5.0)
+        lookahead.pull(10)
+        assert torch.allclose(model[0].weight, expected), "the last update leaves the model on the average"
+
+
+def test_warm_up_leaves_the_model_as_it_was(lab):
+    images, _ = lab.make_synthetic_dataset(20, seed=0)
+    model = lab.create_classifier(tiny_config(lab), images, num_classes=10).to(memory_format=torch.channels_last)
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    lab.warm_up(model, model, (4, 3, 32, 32), torch.channels_last, None)
+    changed = [name for name in before if not torch.equal(before[name], model.state_dict()[name])]
+    assert not changed, f"warm-up must put weights and BN statistics back; changed: {changed}"
+    assert all(p.grad is None for p in model.parameters()), "warm-up must leave no gradients behind"
+
+
+@pytest.mark.gpu
+def test_smoke_run_on_cuda(lab, tmp_path):
+    metrics = smoke_train(lab, tmp_path, "--device", "cuda", "--amp", "bf16", "--epochs", 1)
+    assert metrics["device"].startswith("cuda") and math.isfinite(metrics["history"][-1]["train_loss"])
+
+
+# --------------------------------------------------------------------------- real training (slow)
+
+
 @pytest.mark.slow
 def test_fast_config_reaches_85_percent(run_lab_script, cifar10_dir, tmp_path):
-    metrics = train_and_evaluate(run_lab_script, cifar10_dir, tmp_path, "fast", timeout=900)
-    assert metrics["accuracy"] >= 0.85, f"the fast config should reach 85% test accuracy; got {metrics['accuracy']:.4f}"
-
-
-@pytest.mark.taskc_12
-@pytest.mark.slow
-@pytest.mark.gpu
-def test_gpu_config_reaches_90_percent(run_lab_script, cifar10_dir, tmp_path):
-    # The course goal is 94%; on the offline (JPEG) copy this recipe measured 90.6% (on the CPU;
-    # see the README's measured numbers), so the test guards what is reached, not the goal.
-    metrics = train_and_evaluate(run_lab_script, cifar10_dir, tmp_path, "gpu94", timeout=600)
-    assert metrics["accuracy"] >= 0.90, f"the gpu94 config should reach 90% test accuracy; got {metrics['accuracy']:.4f}"
+    out = tmp_path / "fast"
+    run_lab_script("train", "--config", "fast", "--data-dir", cifar10_dir, "--out", out, "--cache-dir", tmp_path / "cache",
+                   timeout=1500, cwd=tmp_path)
+    run_lab_script("evaluate", "--checkpoint", out / "last.pt", "--data-dir", cifar10_dir, "--cache-dir", tmp_path / "cache",
+                   "--split", "test", "--out", tmp_path / "eval", timeout=600, cwd=tmp_path)
+    tested = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    trained = json.loads((out / "metrics.json").read_text())
+    print(f"\nfast: test accuracy {tested['accuracy']:.4f} on {tested['num_images']} images, "
+          f"{trained['train_seconds']:.0f} s of training, load average {os.getloadavg()}")
+    assert tested["accuracy"] >= 0.85, f"the fast config should reach 85% test accuracy; got {tested['accuracy']:.4f}"

@@ -1,0 +1,199 @@
+"""Checkpoint project, given code: run folders, checkpoint files and processes (read it, you do not write it).
+
+    Data                    the images of a run (solution.py's build_data makes it)
+    Run                     everything a training run holds (solution.py's steps read and update it)
+    evaluation_images       the images evaluate scores, labelled by the checkpoint's class names
+    prepare_out_folder      a fresh run never mixes with an old one; the folder is writable
+    refuse_training_folder  evaluate never overwrites a training run's metrics.json
+    read_checkpoint_extra   the values train saved beside the weights (config, class names, ...)
+    config_from_extra       the Config a checkpoint was trained with
+    config_for_resume       --resume keeps the saved config; a contradicting flag is an error
+    load_backbone           --finetune-from: copy the backbone tensors that fit
+    load_models             --checkpoint / --ensemble: the models, rebuilt from their saved configs
+    sum_over_ranks, log     the two things every torchrun process needs
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from checkpoint_project.data import load_split, select_classes
+from checkpoint_project.models import ARCHITECTURES, Classifier
+from lab3_training_loop.solution import CheckpointError, EarlyStopping, load_checkpoint
+from lab6_cnn_classifier.solution import GradualUnfreezer
+
+if TYPE_CHECKING:  # annotations only: solution.py imports this module
+    from checkpoint_project.solution import Config
+
+
+def log(*args):
+    """print on rank 0 only (every process of a torchrun job runs the same file)."""
+    if not dist.is_initialized() or dist.get_rank() == 0:
+        print(*args, flush=True)
+
+
+def sum_over_ranks(values: list[float], device: torch.device) -> list[float]:
+    """Sum numbers over all processes (unchanged when not distributed)."""
+    if not dist.is_initialized():
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def stop_if_not_finite(train_loss: float, epoch: int) -> None:
+    """A NaN/inf loss ends the run with one line, before anything of that epoch is saved."""
+    if not math.isfinite(train_loss):
+        raise SystemExit(f"error: the training loss became {train_loss} in epoch {epoch + 1}; nothing was saved for "
+                         f"this epoch. Lower --lr (or use --amp off) and start again.")
+
+
+def prepare_out_folder(out: Path, resuming: bool, overwrite: bool) -> None:
+    """Refuse a folder that holds another run unless --overwrite (then clear it); check the folder
+    is writable now, not after an epoch of work; remove temporary files a killed run left."""
+    previous = [name for name in ("last.pt", "best.pt", "metrics.json", "tensorboard") if (out / name).exists()]
+    if previous and not resuming:
+        if not overwrite:
+            raise SystemExit(f"error: {out} already holds a run ({', '.join(previous)}): continue it with --resume, "
+                             f"pick a new --out, or pass --overwrite to replace it")
+        for name in previous:
+            shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".write-test").write_text("ok")
+        (out / ".write-test").unlink()
+    except OSError as error:
+        raise SystemExit(f"error: cannot write to the run folder {out}: {error.strerror}") from None
+    for stale in out.glob(".*.pt.*.tmp"):  # Lab 3's save_checkpoint names its temporary files so
+        stale.unlink(missing_ok=True)
+
+
+@dataclass
+class Data:
+    """The images of one run: uint8 (N, 3, 32, 32) and int64 (N,) labels, and the class names."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+    class_names: list[str]
+
+
+@dataclass
+class Run:
+    """Everything a training run holds; the steps below read and update it."""
+
+    config: Config
+    out: Path
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    rank: int
+    world_size: int
+    data: Data
+    model: Classifier  # the module whose weights are saved
+    net: nn.Module  # what the batches go through: the model, or its DDP / torch.compile wrapper
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    stopper: EarlyStopping | None  # None without validation images or with --patience 0
+    unfreezer: GradualUnfreezer | None
+    total_steps: int
+    num_epochs: int
+    memory_format: torch.memory_format
+    writer: object = None  # TensorBoard SummaryWriter on rank 0
+    epoch: int = 0  # epochs finished
+    step: int = 0  # optimiser steps taken
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+    stopped_early: bool = False
+
+
+def evaluation_images(args, extra: dict, data=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images of --split, labelled by the checkpoint's class names (test folders are matched by
+    name); for --split val/train, `data` is the run's Data rebuilt from its saved config."""
+    if args.split == "test":
+        images, labels, names = load_split(args, "test")
+        return select_classes(images, labels, names, extra["class_names"], allow_extra=bool(extra["config"]["classes"]))
+    if args.split == "val" and not len(data.val_labels):
+        raise SystemExit(f"error: {args.checkpoint or args.ensemble[0]} was trained with --val-size 0 (on every "
+                         f"training image), so it has no validation split: evaluate it with --split test")
+    return (data.val_images, data.val_labels) if args.split == "val" else (data.train_images, data.train_labels)
+
+
+def refuse_training_folder(out: Path, checkpoints: list) -> None:
+    """evaluate never writes into a training run folder: its metrics.json is the training history."""
+    if (out / "last.pt").exists() or any(Path(p).parent.resolve() == out.resolve() for p in checkpoints):
+        raise SystemExit(f"error: --out {out} is a training run folder (its metrics.json is the training history): "
+                         f"write the evaluation elsewhere, e.g. --out {out / 'eval'}")
+
+
+def read_checkpoint_extra(path: Path) -> dict:
+    """The values train saved beside the weights (config, class_names, history, ...); Lab 3's clear
+    error for a missing, truncated or foreign file."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        checkpoint = None
+    if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("extra"), dict) and "config" in checkpoint["extra"]):
+        load_checkpoint(path, nn.Identity())  # raises FileNotFoundError or CheckpointError naming the file
+        raise CheckpointError(f"{path} is a checkpoint, but not one written by this project's train command")
+    return checkpoint["extra"]
+
+
+def config_from_extra(extra: dict, config_class):
+    """The config_class instance a checkpoint was trained with (fields config_class lacks are ignored)."""
+    known = {f.name for f in dataclasses.fields(config_class)}
+    return config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in extra["config"].items() if k in known})
+
+
+def config_for_resume(path: Path, config_class, overrides: dict):
+    """--resume continues the saved run: its config, with only --epochs / --max-steps allowed to
+    change; any other flag that contradicts it is an error that names both values."""
+    extra = read_checkpoint_extra(path)
+    if extra.get("recipe", config_class.__name__) != config_class.__name__:
+        raise SystemExit(f"error: {path} was trained with {extra['recipe']}: resume it with the script that trained it")
+    saved = config_from_extra(extra, config_class)
+    for name, value in overrides.items():
+        if name not in ("epochs", "max_steps") and value != getattr(saved, name):
+            raise SystemExit(f"error: --{name.replace('_', '-')} {value} contradicts the resumed run's {getattr(saved, name)} "
+                             f"(a resumed run keeps its config; start a new --out to change it)")
+    return dataclasses.replace(saved, **overrides)
+
+
+def load_backbone(model: nn.Module, checkpoint: Path) -> int:
+    """Copy every backbone tensor of a checkpoint whose name and shape fit (the head is always new:
+    its classes are other classes); returns how many tensors were copied. Used with --finetune-from."""
+    read_checkpoint_extra(checkpoint)  # one clear line for a bad file
+    source = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
+    target = model.state_dict()
+    fitting = {k: v for k, v in source.items()
+               if k in target and target[k].shape == v.shape and not k.startswith(("normalize.", "network.head."))}
+    if not fitting:
+        raise SystemExit(f"error: --finetune-from {checkpoint}: no backbone tensor of that file fits this model")
+    model.load_state_dict(fitting, strict=False)
+    return len(fitting)
+
+
+def load_models(args, config_class) -> tuple[list[nn.Module], dict]:
+    """The models of --checkpoint or --ensemble (CPU, eval mode) and the first one's saved extra values.
+    An ensemble averages class probabilities: its members must predict the same classes, in order."""
+    paths = [Path(p) for p in (getattr(args, "ensemble", None) or [args.checkpoint])]
+    extras = [read_checkpoint_extra(path) for path in paths]
+    models = []
+    for path, extra in zip(paths, extras):
+        if extra["class_names"] != extras[0]["class_names"]:
+            raise SystemExit(f"error: {path} predicts {extra['class_names']} but {paths[0]} predicts "
+                             f"{extras[0]['class_names']}: an ensemble needs the same classes in the same order")
+        config = config_from_extra(extra, config_class)
+        network = ARCHITECTURES[config.arch](tuple(config.widths), len(extra["class_names"]), config.bn_momentum, config.logit_scale)
+        models.append(Classifier(network, torch.zeros(3), torch.ones(3)))
+        load_checkpoint(path, models[-1], restore_rng=False)
+    return [model.eval() for model in models], extras[0]
