@@ -91,6 +91,7 @@ def test_the_capstone_uses_the_labs_reference_components(lab):
         assert not found, f"{path.name} defines its own {[name for _, name in found]}: import the lab's reference instead"
 
 
+@pytest.mark.instructor
 def test_learner_file_size_and_share():
     """Prints the numbers issue 12 asks for: the learner's file <= 650 lines, >= 25% written by the learner."""
     lines = (FOLDER / "solution.py").read_text().splitlines()
@@ -108,6 +109,7 @@ def test_learner_file_size_and_share():
     assert share >= 0.25, f"the learner writes {share:.1%} of the file (target >= 25%)"
 
 
+@pytest.mark.instructor
 def test_given_modules_hold_no_markers():
     for path in FOLDER.glob("*.py"):
         if path.name not in ("solution.py", "starter.py") and "BEGIN SOLUTION" in path.read_text():

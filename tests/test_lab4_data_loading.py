@@ -771,20 +771,3 @@ def test_cifar10_through_image_folder_dataset(lab, cifar10_dir):
         assert counts == [per_class] * 10, f"{split}: expected {per_class} images per class, got {counts}"
     image, label = dataset[0]
     assert image.size == (32, 32) and image.mode == "RGB" and label == 0
-
-
-def test_hints_file_has_three_levels_for_every_task():
-    """Instructor check (issue 13): lab4_data_loading/hints.md has levels 1-3 for every task id of solution.py."""
-    import re
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parent.parent / "lab4_data_loading"
-    tasks = sorted(set(re.findall(r"# BEGIN SOLUTION\((task\w+)\)", (folder / "solution.py").read_text())))
-    hints = (folder / "hints.md").read_text()
-    sections = dict(re.findall(r"^## (task\w+) — .*\n((?:(?!^## ).*\n?)*)", hints, re.MULTILINE))
-    assert sorted(sections) == tasks, f"hints.md covers {sorted(sections)}, solution.py has {tasks}"
-    for task, text in sections.items():
-        levels = re.findall(r"^### Level (\d) — (.*)$", text, re.MULTILINE)
-        assert [n for n, _ in levels] == ["1", "2", "3"], f"{task}: levels {levels}"
-        for part in re.split(r"^### Level \d — .*$", text, flags=re.MULTILINE)[1:]:
-            assert part.strip(), f"{task}: an empty hint level"

@@ -859,6 +859,7 @@ def tokens(text):
     return re.findall(r"\w+|[^\s\w]", text)
 
 
+@pytest.mark.instructor
 def test_lesson_file_shape_and_hints_that_do_not_give_the_code():
     """Issues 12 and 13: the lesson file <= 800 lines; every TODO body 3-25 lines (a one-line forward()
     is allowed); no TODO text or hint above a marker repeats 6 or more consecutive tokens of its body
