@@ -431,10 +431,17 @@ def fake_validation(lab, monkeypatch, accuracies):
 @pytest.mark.taskc_6
 def test_fit_records_saves_and_stops_early(lab, tmp_path, monkeypatch):
     fake_validation(lab, monkeypatch, [0.5, 0.6, 0.55, 0.58, 0.9, 0.9])
-    modes, real_run_epoch = [], lab.run_epoch
-    monkeypatch.setattr(lab, "run_epoch", lambda run, epoch: modes.append(run.model.training) or real_run_epoch(run, epoch))
+    real_run_epoch = lab.run_epoch
+
+    def run_epoch_in_training_mode(run, epoch):
+        # Checked before the epoch runs: an epoch in eval mode can blow up (BN on running statistics) before any assert.
+        assert run.model.training, (
+            f"epoch {epoch} starts in eval mode: validation leaves the model in eval mode, so the epoch loop must "
+            "put it back in training mode before each epoch")
+        return real_run_epoch(run, epoch)
+
+    monkeypatch.setattr(lab, "run_epoch", run_epoch_in_training_mode)
     run = direct_run(lab, tmp_path, epochs=6, patience=2)
-    assert modes == [True] * 4, f"every epoch trains in training mode (validation leaves eval mode behind); modes {modes}"
     epochs = [h["epoch"] for h in run.history]
     assert epochs == [1, 2, 3, 4], f"patience 2: stop after two epochs without a new best (epochs 3 and 4); history {epochs}"
     assert run.stopped_early, "run.stopped_early should be True when early stopping ended the run"
