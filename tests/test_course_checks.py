@@ -149,3 +149,36 @@ def test_hints_file_format_and_levels(fake_lab):
     assert hints.show("task7_1", None, root, out=out) == 4 and "no task called 'task7_1'" in out.getvalue()
     with pytest.raises(hints.HintsError, match="level 1 twice"):
         hints.parse_hints("## task9_1\n### Level 1\na\n### Level 1\nb\n")
+
+
+# --------------------------------------------------------------------------- .ci/gpu (issue 16)
+
+
+def fake_python3(folder: Path, has_cuda: bool) -> Path:
+    """A `python3` that imports nothing and answers the script's CUDA question: enough to drive
+    .ci/gpu's data step on a machine without a GPU."""
+    folder.mkdir()
+    script = folder / "python3"
+    script.write_text(f'#!/bin/sh\ncase "$*" in *cuda.is_available*) echo {int(has_cuda)} ;; esac\nexit 0\n')
+    script.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize("has_cuda", [True, False])
+def test_ci_gpu_fails_loudly_with_cuda_and_no_data(tmp_path, has_cuda):
+    import os
+    import shutil
+    import subprocess
+
+    course = tmp_path / "course"
+    (course / ".ci").mkdir(parents=True)
+    shutil.copy(ROOT / ".ci" / "gpu", course / ".ci" / "gpu")
+    bin_dir = fake_python3(tmp_path / "bin", has_cuda)
+    env = {key: value for key, value in os.environ.items() if key != "CIFAR10_DIR"}
+    env.update(PATH=f"{bin_dir}:{env['PATH']}", OUT=str(tmp_path / "out"))
+    result = subprocess.run(["bash", str(course / ".ci" / "gpu")], capture_output=True, text=True, env=env, timeout=120)
+    output = result.stdout + result.stderr
+    if has_cuda:
+        assert result.returncode == 1 and "no CIFAR-10 data" in output, f"CUDA and no data must stop with exit 1:\n{output[-2000:]}"
+    else:
+        assert "skipped  data" in output, f"no CUDA and no data: the data step says it skips:\n{output[-2000:]}"
