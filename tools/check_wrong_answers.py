@@ -217,6 +217,10 @@ def run_variant(variant: Variant, copy: Path, timeout: float, max_lines: int, fo
         if child.is_alive():
             child.kill()
             child.join()
+            if time.monotonic() - start < timeout:
+                # join() came back early with the child still running (seen once on a loaded machine with a
+                # forked child): do not trust the fork, run this variant again in a fresh process.
+                return run_variant(variant, copy, timeout, max_lines, fork=False)
             variant.status, variant.detail = "error", f"timed out after {timeout:g} s"
             return variant
         code = child.exitcode
