@@ -25,7 +25,6 @@ starter for yours), so it needs tasks 4.1 (ImageFolderDataset), 4.2 (decode_imag
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import tempfile
@@ -41,15 +40,11 @@ HERE = Path(__file__).resolve().parent
 
 def load_lab(impl: str = "solution"):
     """Import lab4_data_loading/<impl>.py by path (the same way the tests do)."""
-    path = HERE / f"{impl.removesuffix('.py')}.py"
-    if not path.exists():
-        raise SystemExit(f"{path} does not exist; choose one of: {', '.join(p.stem for p in HERE.glob('*.py'))}")
-    name = f"lab4_benchmark_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # worker processes and dataclasses look the module up here
-    spec.loader.exec_module(module)
-    return module
+    if str(HERE.parent) not in sys.path:
+        sys.path.insert(0, str(HERE.parent))
+    from tools.lab_loader import load_lab_file
+
+    return load_lab_file(HERE, impl)
 
 
 def time_per_sample(lab, root: Path, indices: list[int], transform, batch_size: int, num_workers: int) -> float:

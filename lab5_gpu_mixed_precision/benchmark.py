@@ -33,7 +33,6 @@ Without CUDA it prints the CPU rows and exits 0. Tests call run_benchmark() dire
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -112,15 +111,11 @@ def row_math_settings(tf32: bool):
 
 def load_lab(impl: str = "solution"):
     """Import lab5_gpu_mixed_precision/<impl>.py by path (the same way the tests do)."""
-    path = HERE / f"{impl.removesuffix('.py')}.py"
-    if not path.exists():
-        raise SystemExit(f"{path} does not exist; choose one of: {', '.join(p.stem for p in HERE.glob('*.py'))}")
-    name = f"lab5_benchmark_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    if str(HERE.parent) not in sys.path:
+        sys.path.insert(0, str(HERE.parent))
+    from tools.lab_loader import load_lab_file
+
+    return load_lab_file(HERE, impl)
 
 
 # --------------------------------------------------------------------------- data

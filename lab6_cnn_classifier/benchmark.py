@@ -18,7 +18,6 @@ Tests call time_steps() and transfer_experiment() directly with tiny settings.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -34,15 +33,11 @@ HERE = Path(__file__).resolve().parent
 
 def load_lab(impl: str = "solution"):
     """Import lab6_cnn_classifier/<impl>.py by path (the same way the tests do)."""
-    path = HERE / f"{impl.removesuffix('.py')}.py"
-    if not path.exists():
-        raise SystemExit(f"{path} does not exist; choose one of: {', '.join(p.stem for p in HERE.glob('*.py'))}")
-    name = f"lab6_benchmark_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    if str(HERE.parent) not in sys.path:
+        sys.path.insert(0, str(HERE.parent))
+    from tools.lab_loader import load_lab_file
+
+    return load_lab_file(HERE, impl)
 
 
 # --------------------------------------------------------------------------- throughput
