@@ -43,8 +43,8 @@ def boolean(text: str) -> bool:
     return values[text.lower()]
 
 
-def int_list(length: int | None = None, minimum: int = 0, min_items: int = 1):
-    """Comma-separated distinct integers >= minimum, e.g. 64,128,256."""
+def int_list(length: int | None = None, minimum: int = 0, min_items: int = 1, distinct: bool = False):
+    """Comma-separated integers >= minimum (distinct ones if asked), e.g. 64,128,256."""
     def parse(text: str) -> tuple[int, ...]:
         try:
             values = tuple(int(v) for v in text.split(",") if v.strip())
@@ -52,8 +52,8 @@ def int_list(length: int | None = None, minimum: int = 0, min_items: int = 1):
             raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
         if length is not None and len(values) != length:
             raise argparse.ArgumentTypeError(f"{text!r} needs exactly {length} values, got {len(values)}")
-        if len(values) < min_items or len(set(values)) != len(values) or min(values) < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} needs {min_items}+ distinct values, each >= {minimum}")
+        if len(values) < min_items or (distinct and len(set(values)) != len(values)) or min(values) < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} needs {min_items}+{' distinct' if distinct else ''} values, each >= {minimum}")
         return values
     return parse
 
@@ -70,7 +70,7 @@ FIELD_PARSERS = {
     "label_smoothing": {"type": fraction}, "warmup": {"type": fraction}, "bn_momentum": {"type": fraction},
     "whiten_eps": {"type": positive_float}, "flip": {"choices": ["alternate", "random", "none"]},
     "tta": {"type": int, "choices": [0, 1, 2]}, "amp": {"choices": list(AMP_CHOICES)},
-    "classes": {"type": int_list(minimum=0, min_items=2)}, "lr_start": {"type": fraction}, "lr_end": {"type": fraction},
+    "classes": {"type": int_list(minimum=0, min_items=2, distinct=True)}, "lr_start": {"type": fraction}, "lr_end": {"type": fraction},
     "whiten_bias_epochs": {"type": non_negative_float},
 }
 

@@ -386,15 +386,17 @@ def save_checkpoint(
     (plain Python values and tensors only, so that weights_only=True can load them).
     Atomic: the data goes to a temporary file in the same folder, which os.replace() then
     renames over `path` in one step. A crash mid-write leaves the previous file intact and
-    removes the partial one. Returns the path.
+    removes the partial one; a failed write (disk full, read-only folder) raises an OSError
+    naming `path` and the reason. Returns the path.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Hint: never write onto the only good copy. Write a temporary file next to the target
     # (a rename is atomic only within one file system), make sure its bytes reached the
-    # disk, then rename it over the target in one step. If anything fails, remove the
-    # temporary file and let the error propagate.
-    # BEGIN SOLUTION(task3_6): Build the checkpoint dict of the docstring and write it atomically (temporary file, flushed to disk, renamed; cleaned up on failure).
+    # disk, then rename it over the target in one step. Whatever fails, the temporary file
+    # goes; a failed write (a full disk says little about where) is re-raised as an OSError
+    # that names the checkpoint and the reason.
+    # BEGIN SOLUTION(task3_6): Build the checkpoint dict of the docstring and write it atomically (temporary file, flushed to disk, renamed; on failure: cleaned up, an OSError naming the file).
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "epoch": epoch,
@@ -413,9 +415,11 @@ def save_checkpoint(
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the rename makes them visible
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    except (OSError, RuntimeError) as error:  # a full disk, a read-only folder: say which file, and why
+        raise OSError(f"could not save the checkpoint {path} ({error}): free some disk space or choose a "
+                      "writable folder") from error
+    finally:
+        tmp.unlink(missing_ok=True)  # gone after the rename; after any failure the partial file goes too
     return path
     # END SOLUTION
 

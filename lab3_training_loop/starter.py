@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 f952a1a3d1cb35d6).
+# Starter file: written by tools/make_starters.py from solution.py (text sha256 87ec1d123583c477).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 3 — Training Loop from Scratch (starter: your work goes here).
 
@@ -294,15 +294,17 @@ def save_checkpoint(
     (plain Python values and tensors only, so that weights_only=True can load them).
     Atomic: the data goes to a temporary file in the same folder, which os.replace() then
     renames over `path` in one step. A crash mid-write leaves the previous file intact and
-    removes the partial one. Returns the path.
+    removes the partial one; a failed write (disk full, read-only folder) raises an OSError
+    naming `path` and the reason. Returns the path.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Hint: never write onto the only good copy. Write a temporary file next to the target
     # (a rename is atomic only within one file system), make sure its bytes reached the
-    # disk, then rename it over the target in one step. If anything fails, remove the
-    # temporary file and let the error propagate.
-    raise NotImplementedError('TODO(task3_6): Build the checkpoint dict of the docstring and write it atomically (temporary file, flushed to disk, renamed; cleaned up on failure).')
+    # disk, then rename it over the target in one step. Whatever fails, the temporary file
+    # goes; a failed write (a full disk says little about where) is re-raised as an OSError
+    # that names the checkpoint and the reason.
+    raise NotImplementedError('TODO(task3_6): Build the checkpoint dict of the docstring and write it atomically (temporary file, flushed to disk, renamed; on failure: cleaned up, an OSError naming the file).')
 
 
 # ---------------------------------------------------------------------------

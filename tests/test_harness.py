@@ -339,6 +339,32 @@ def test_child_process_todo_points_at_the_learner_file(course_copy):
     assert "conftest.py" not in out and "tests/" not in out.split("short test summary")[0].split("FAILURES")[-1]
 
 
+def test_a_child_process_test_of_an_untouched_task_fails_without_starting_the_child(course_copy):
+    """run_lab_script / child_lab_path: while every block of the test's task is still a TODO, the
+    TODO fails at once (no torch start-up in a child); a task someone has started runs for real."""
+    tests = course_copy / "tests" / "test_child_start.py"
+    tests.write_text(
+        "import pytest\n"
+        "pytestmark = pytest.mark.lab1\n"
+        "@pytest.mark.task1_2\n"
+        "def test_child(run_lab_script, tmp_path):\n"
+        "    (tmp_path.parent / 'child-started').write_text('yes')\n"
+        "    run_lab_script('--help')\n"
+    )
+    starter = course_copy / "lab1_tensors" / "starter.py"
+    original = starter.read_text()
+    try:
+        code, out = run_pytest(course_copy, "--impl", "starter", str(tests), "--basetemp", str(course_copy / "tmp1"))
+        assert code == 1 and "TODO(task1_2)" in out and "-> edit one_hot() in lab1_tensors/starter.py (line" in out, out[-2000:]
+        assert not (course_copy / "tmp1" / "child-started").exists(), "the test body must not run for an untouched task"
+        starter.write_text(re.sub(r"raise NotImplementedError\(.TODO\(task1_2\).*", "return None  # started", original))
+        code, out = run_pytest(course_copy, "--impl", "starter", str(tests), "--basetemp", str(course_copy / "tmp2"))
+        assert (course_copy / "tmp2" / "child-started").exists(), f"a started task runs for real:\n{out[-2000:]}"
+    finally:
+        tests.unlink()
+        starter.write_text(original)
+
+
 def test_hint_command(course_copy):
     hints = course_copy / "lab1_tensors" / "hints.md"
     existed = hints.exists()

@@ -485,6 +485,34 @@ def test_save_checkpoint_writes_a_temporary_file_then_os_replace(lab, tmp_path, 
 
 
 @pytest.mark.task3_6
+def test_a_failed_save_names_the_checkpoint_and_the_reason(lab, tmp_path, monkeypatch):
+    """A full disk makes torch.save raise "[enforce fail at inline_container.cc:...]", which names
+    no file: the error a user sees must say which checkpoint failed, and why."""
+    model, optimizer, _ = trained_setup()
+    path = tmp_path / "run" / "last.pt"
+    lab.save_checkpoint(path, model=model, optimizer=optimizer, epoch=1)
+
+    def full_disk(obj, f, *args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 4160 vs 4054")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    try:
+        lab.save_checkpoint(path, model=model, optimizer=optimizer, epoch=2)
+    except OSError as error:
+        message = str(error)
+    except NotImplementedError:
+        raise
+    except RuntimeError as error:
+        pytest.fail(f"torch.save's error came through as it is ({error}): raise an OSError that names the checkpoint "
+                    f"({path}) and the reason")
+    else:
+        pytest.fail("torch.save failed, so save_checkpoint must raise")
+    assert str(path) in message and "unexpected pos" in message, (
+        f"raise an OSError whose message names the checkpoint ({path}) and the original error; got: {message!r}")
+    assert sorted(os.listdir(path.parent)) == ["last.pt"], f"the temporary file must be removed: {os.listdir(path.parent)}"
+
+
+@pytest.mark.task3_6
 def test_interrupted_save_leaves_the_previous_checkpoint_loadable(lab, tmp_path, monkeypatch):
     model, optimizer, _ = trained_setup()
     path = tmp_path / "last.pt"

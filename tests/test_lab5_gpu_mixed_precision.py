@@ -478,10 +478,10 @@ def compare_with_reference(lab, out, what):
 
 
 @pytest.mark.task5_6
-def test_ddp_with_two_cpu_processes_matches_one_process(lab, lab_path, tmp_path):
+def test_ddp_with_two_cpu_processes_matches_one_process(lab, child_lab_path, tmp_path):
     if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
         pytest.skip("task5_6 (Task 5.6): this torch build has no torch.distributed with the gloo backend")
-    result, out = torchrun(lab_path, "ddp", tmp_path)
+    result, out = torchrun(child_lab_path, "ddp", tmp_path)
     assert result.returncode == 0, worker_failure(result, "ddp")
     assert out.exists(), f"rank 0 should save the final weights to --out; no {out.name} after a successful run"
     compare_with_reference(lab, out, "DDP")
@@ -489,14 +489,14 @@ def test_ddp_with_two_cpu_processes_matches_one_process(lab, lab_path, tmp_path)
 
 
 @pytest.mark.task5_7
-def test_fsdp2_with_two_cpu_processes_matches_one_process(lab, lab_path, tmp_path):
+def test_fsdp2_with_two_cpu_processes_matches_one_process(lab, child_lab_path, tmp_path):
     if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
         pytest.skip("task5_7 (Task 5.7): this torch build has no torch.distributed with the gloo backend")
     try:
         from torch.distributed.fsdp import fully_shard  # noqa: F401
     except ImportError:
         pytest.skip(f"task5_7 (Task 5.7): torch {torch.__version__} has no FSDP2 (torch.distributed.fsdp.fully_shard arrived in torch 2.6)")
-    result, out = torchrun(lab_path, "fsdp", tmp_path)
+    result, out = torchrun(child_lab_path, "fsdp", tmp_path)
     output = result.stdout + result.stderr
     if result.returncode != 0 and "gloo" in output.lower() and "not supported" in output.lower():
         reason = next(line for line in output.splitlines() if "not supported" in line.lower())
@@ -531,14 +531,14 @@ def test_distributed_device_checks_the_gpu_count(lab, monkeypatch):
 
 
 @pytest.mark.task5_6
-def test_torchrun_launch_failure_is_one_line(lab_path, tmp_path):
+def test_torchrun_launch_failure_is_one_line(child_lab_path, tmp_path):
     """`solution.py ddp --nproc 2 --device cuda` on a machine with fewer than 2 GPUs: the worker's
     one line (or your TODO line), not the launcher's 40-line ChildFailedError report."""
     if torch.cuda.is_available() and torch.cuda.device_count() >= 2:
         pytest.skip("task5_6 (Task 5.6): this machine has 2 GPUs: the launch would succeed")
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, str(lab_path), "ddp", "--nproc", "2", "--device", "cuda", "--steps", "1"],
+        [sys.executable, str(child_lab_path), "ddp", "--nproc", "2", "--device", "cuda", "--steps", "1"],
         capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path,
     )
     output = result.stdout + result.stderr

@@ -137,3 +137,22 @@ def test_a_failing_task_prints_at_most_15_lines(learner_course):
     failure = lines[start + 1 : end]
     assert 2 <= len(failure) <= 15, "\n".join(failure)
     assert "rows should have norm 1" in out and "pytest --hint task1_4" in out
+
+
+def test_the_capstone_run_names_the_first_unfinished_task(learner_course):
+    """Issue 14: `starter.py train --smoke` reaches the command line (taskc_11) and the process
+    setup (taskc_10) before the data plan, yet the learner meets the TODOs in task order."""
+    root, _ = learner_course
+    starter = root / "checkpoint_project" / "starter.py"
+    original = starter.read_text()
+    try:
+        for solved, expected in ((None, "taskc_1"), ("taskc_1", "taskc_2")):
+            if solved:
+                solve_in_starter(starter, solved)
+            code, out = run(root, "checkpoint_project/starter.py", "train", "--smoke", "--out", "runs/smoke", "--cache-dir", "")
+            assert code == 1 and "Traceback" not in out, out[-2000:]
+            todo = next(line for line in out.splitlines() if "NotImplementedError" in line)
+            assert f"TODO({expected})" in todo and re.search(r"starter\.py, line \d+\)$", todo), (
+                f"expected the first unfinished task {expected} with its line in the learner's file; got:\n{out}")
+    finally:
+        starter.write_text(original)

@@ -761,7 +761,7 @@ WRONG_ANSWERS = [
                 overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if getattr(args, f.name) is not None}
                 config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
                 return train(config, args)
-            except (CheckpointError, FileNotFoundError) as error:
+            except (CheckpointError, OSError) as error:
                 raise SystemExit(f"error: {error}") from None
         ''',
     },
@@ -780,6 +780,26 @@ WRONG_ANSWERS = [
             else:
                 config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
             return train(config, args)
+        ''',
+    },
+    {
+        "task": "taskc_11",
+        "block": 2,
+        "name": "turns only CheckpointError into one line",
+        "why": "a missing file or a failed save (a full disk) is the user's to fix too: one line that names the file",
+        "expect": "traceback",
+        "body": '''
+            try:
+                if args.command != "train":
+                    return {"evaluate": evaluate, "predict": predict, "export": export}[args.command](args)
+                overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if getattr(args, f.name) is not None}
+                if args.resume:
+                    config = config_for_resume(Path(args.resume) if args.resume != "auto" else Path(args.out) / "last.pt", config_class, overrides)
+                else:
+                    config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
+                return train(config, args)
+            except CheckpointError as error:
+                raise SystemExit(f"error: {error}") from None
         ''',
     },
 ]

@@ -589,6 +589,36 @@ WRONG_ANSWERS = [
         ''',
     },
     {
+        "task": 'task3_6',
+        "name": "re-raises torch.save's error as it is",
+        "why": 'a full disk then reads "[enforce fail at inline_container.cc]": no file, no reason a user can act on',
+        "expect": 'names the checkpoint',
+        "body": '''
+            checkpoint = {
+                "format": CHECKPOINT_FORMAT,
+                "epoch": epoch,
+                "best": best,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "scheduler_type": type(scheduler).__name__ if scheduler is not None else None,
+                "rng": capture_rng_state(generators),
+                "extra": extra,
+            }
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            try:
+                with open(tmp, "wb") as file:
+                    torch.save(checkpoint, file)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            return path
+        ''',
+    },
+    {
         "task": 'task3_7',
         "name": 'weights_only=False',
         "why": 'unpickling a file can run arbitrary code',
