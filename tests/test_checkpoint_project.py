@@ -195,13 +195,23 @@ def test_test_folders_are_matched_by_class_name(lab, tmp_path):
         select_classes(images, labels, ["bird", "cat", "dog"], ["bird", "cat"], allow_extra=False)
 
 
-def test_unreadable_images_and_empty_class_folders_are_one_line(lab, tmp_path):
+@pytest.mark.parametrize("damage", ["truncated JPEG", "random bytes", "a JPEG header only"])
+def test_unreadable_images_and_empty_class_folders_are_one_line(lab, tmp_path, damage):
+    import io
+
+    from PIL import Image
+
     from checkpoint_project.data import load_image_folder
 
     root = write_image_folder(lab, tmp_path / "data" / "train", per_class=2)
-    (root / "cat" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
-    with pytest.raises(SystemExit, match="broken.jpg"):
+    jpeg = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 30, 90)).save(jpeg, "JPEG")
+    broken = {"truncated JPEG": jpeg.getvalue()[: len(jpeg.getvalue()) // 2], "random bytes": os.urandom(300),
+              "a JPEG header only": b"\xff\xd8\xff not really a jpeg"}[damage]
+    (root / "cat" / "broken.jpg").write_bytes(broken)
+    with pytest.raises(SystemExit) as error:
         load_image_folder(tmp_path / "data", "train", None)
+    assert "broken.jpg" in str(error.value) and "\n" not in str(error.value).strip(), f"one line naming the file: {error.value}"
     (root / "cat" / "broken.jpg").unlink()
     (root / "zebra").mkdir()
     with pytest.raises(SystemExit, match="zebra"):
@@ -881,6 +891,12 @@ def test_an_unwritable_run_folder_fails_before_training(lab, tmp_path, monkeypat
         smoke_train(lab, out, "--epochs", 1)
     message = str(error.value)
     assert message.startswith("error: cannot write to the run folder") and str(out) in message, message
+
+
+def test_a_run_without_a_validation_split_prints_no_nan(lab, tmp_path, capsys):
+    smoke_train(lab, tmp_path, "--val-size", 0, "--epochs", 1)
+    printed = capsys.readouterr().out
+    assert "(no validation split)" in printed and not re.search(r"\bnan\b", printed), printed
 
 
 def test_resuming_an_early_stopped_run_trains_nothing(lab, tmp_path, monkeypatch, capsys):
