@@ -374,7 +374,8 @@ def enclosing_scope(lines: list[str], lineno: int) -> list[str]:
     current = indent_of(line) if line.strip() else 10**6
     for number in range(lineno - 1, 0, -1):
         text = lines[number - 1]
-        if not text.strip() or text.lstrip().startswith("#") or indent_of(text) >= current:
+        # A closing bracket at a lower indent ends a multi-line signature (`) -> Tensor:`): not a scope.
+        if not text.strip() or text.lstrip().startswith(("#", ")", "]", "}")) or indent_of(text) >= current:
             continue
         current = indent_of(text)
         found = DEF_LINE.match(text)
@@ -754,10 +755,12 @@ def pytest_runtest_makereport(item, call):
     lab = lab_of(item)
     if is_todo(call.excinfo):
         task = TODO_MESSAGE.match(str(call.excinfo.value))["task"]
+        own = task_of(item)
+        needs = f"\n    ({own}'s tests need {task} first)" if own and own != task else ""
         if task in progress.todo_tasks and item.config.option.tbstyle == "auto":
-            report.longrepr = f"TODO({task}): the same unfinished TODO as above"
+            report.longrepr = f"TODO({task}): the same unfinished TODO as reported earlier in this run{needs}"
         else:
-            report.longrepr = todo_line(call.excinfo, item)
+            report.longrepr = todo_line(call.excinfo, item) + needs
         progress.todo_tasks.add(task)
         report.phase1_todo = True
     elif report.failed and report.when == "call" and lab is not None and call.excinfo is not None:

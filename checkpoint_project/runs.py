@@ -209,10 +209,11 @@ def first_unfinished_task(source: Path) -> str | None:
     reached keeps the learner on the tasks in order."""
     todos = []
     for number, line in enumerate(Path(source).read_text().splitlines(), start=1):
-        match = re.search(r'raise NotImplementedError\("(TODO\(taskc_(\d+)\): .*?)"\)', line)
+        match = re.search(r"""raise NotImplementedError\((["'])(TODO\(taskc_(\d+)\): .*?)\1\)""", line)
         if match:
-            todos.append((int(match[2]), number, match[1]))
+            todos.append((int(match[3]), number, match[2]))
     if not todos:
         return None
-    _, number, text = min(todos)
-    return f"{text} ({source}, line {number})"
+    task, number, text = min(todos)
+    return (f"{text} ({source}, line {number})\n(read checkpoint_project/README.md, section \"Task C.{task}\"; "
+            f"more help: pytest --hint taskc_{task})")

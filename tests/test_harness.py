@@ -210,7 +210,7 @@ def test_starter_todos_are_one_line_failures_with_progress_table(course_copy):
     assert "Traceback" not in out and "raise NotImplementedError" not in out, "TODO failures must not print tracebacks"
     assert "TODO(task1_2)" in out and "-> edit one_hot() in lab1_tensors/starter.py" in out
     assert 'lab1_tensors/README.md, section "Task 1.2"' in out and "pytest --hint task1_2" in out
-    assert "TODO(task1_2): the same unfinished TODO as above" in out, "a repeated TODO costs one line"
+    assert "TODO(task1_2): the same unfinished TODO as reported earlier in this run" in out, "a repeated TODO costs one line"
     assert "Phase 1 progress — graded: starter.py in each lab folder" in out
     table = out[out.index("Phase 1 progress") :]
     assert " failed" not in table, "the progress table comes after pytest's summary line"
@@ -389,3 +389,11 @@ def test_hint_command(course_copy):
     assert "last level" in outputs[3][1]
     assert again[0] == 0 and "level 1 of 3" in again[1]
     assert unknown[0] == 4 and "no task called 'task1_99'" in unknown[1] and "task1_2" in unknown[1]
+
+
+def test_readme_example_failure_points_at_the_real_todo_line():
+    readme = (ROOT / "README.md").read_text()
+    shown = int(re.search(r"edit one_hot\(\) in lab1_tensors/starter\.py \(line (\d+)\)", readme).group(1))
+    lines = (ROOT / "lab1_tensors" / "starter.py").read_text().splitlines()
+    actual = next(n for n, line in enumerate(lines, start=1) if "TODO(task1_2)" in line and "raise" in line)
+    assert shown == actual, f"README.md's example says line {shown}; the TODO is on line {actual} of the starter"

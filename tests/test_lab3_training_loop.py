@@ -473,9 +473,20 @@ def test_save_checkpoint_writes_a_temporary_file_then_os_replace(lab, tmp_path, 
         calls.append((os.fspath(src), os.fspath(dst)))
         return real_replace(src, dst, *args, **kwargs)
 
+    real_fsync = os.fsync
+
+    def fsync_spy(fd):
+        calls.append(("fsync", fd))
+        return real_fsync(fd)
+
     monkeypatch.setattr(os, "replace", spy)
+    monkeypatch.setattr(os, "fsync", fsync_spy)
     target = tmp_path / "last.pt"
     lab.save_checkpoint(target, model=model, optimizer=optimizer, epoch=1)
+    assert calls and calls[0][0] == "fsync", (
+        "flush the file and os.fsync(file.fileno()) before the rename: otherwise a power cut can leave the renamed "
+        f"checkpoint empty (calls in order: {[c[0] if c[0] == 'fsync' else 'os.replace' for c in calls]})")
+    calls = [c for c in calls if c[0] != "fsync"]
     assert len(calls) == 1, f"write to a temporary file, then os.replace(tmp, path) once; os.replace was called {len(calls)} times"
     src, dst = calls[0]
     assert dst == str(target), f"os.replace should rename onto {target}, got {dst}"
@@ -503,12 +514,12 @@ def test_a_failed_save_names_the_checkpoint_and_the_reason(lab, tmp_path, monkey
     except NotImplementedError:
         raise
     except RuntimeError as error:
-        pytest.fail(f"torch.save's error came through as it is ({error}): raise an OSError that names the checkpoint "
-                    f"({path}) and the reason")
+        pytest.fail(f"raise an OSError that names the checkpoint file and the reason; torch.save's error came "
+                    f"through as it is: {error}")
     else:
         pytest.fail("torch.save failed, so save_checkpoint must raise")
     assert str(path) in message and "unexpected pos" in message, (
-        f"raise an OSError whose message names the checkpoint ({path}) and the original error; got: {message!r}")
+        f"the OSError's message should name the checkpoint file and hold the original error; got: {message!r}")
     assert sorted(os.listdir(path.parent)) == ["last.pt"], f"the temporary file must be removed: {os.listdir(path.parent)}"
 
 

@@ -152,7 +152,9 @@ def test_the_capstone_run_names_the_first_unfinished_task(learner_course):
             code, out = run(root, "checkpoint_project/starter.py", "train", "--smoke", "--out", "runs/smoke", "--cache-dir", "")
             assert code == 1 and "Traceback" not in out, out[-2000:]
             todo = next(line for line in out.splitlines() if "NotImplementedError" in line)
-            assert f"TODO({expected})" in todo and re.search(r"starter\.py, line \d+\)$", todo), (
-                f"expected the first unfinished task {expected} with its line in the learner's file; got:\n{out}")
+            first = next(n for n, line in enumerate(starter.read_text().splitlines(), start=1) if f"TODO({expected})" in line and "raise" in line)
+            assert f"TODO({expected})" in todo and todo.endswith(f"starter.py, line {first})"), (
+                f"expected the first unfinished task {expected} with its first TODO line ({first}); got:\n{out}")
+            assert f"pytest --hint {expected}" in out, f"the run says where to get help: {out}"
     finally:
         starter.write_text(original)

@@ -619,6 +619,35 @@ WRONG_ANSWERS = [
         ''',
     },
     {
+        "task": 'task3_6',
+        "name": 'no fsync before the rename',
+        "why": 'after a power cut the renamed checkpoint can be empty: its bytes never reached the disk',
+        "expect": 'fsync',
+        "body": '''
+            checkpoint = {
+                "format": CHECKPOINT_FORMAT,
+                "epoch": epoch,
+                "best": best,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "scheduler_type": type(scheduler).__name__ if scheduler is not None else None,
+                "rng": capture_rng_state(generators),
+                "extra": extra,
+            }
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            try:
+                with open(tmp, "wb") as file:
+                    torch.save(checkpoint, file)
+                os.replace(tmp, path)
+            except (OSError, RuntimeError) as error:
+                raise OSError(f"could not save the checkpoint {path} ({error})") from error
+            finally:
+                tmp.unlink(missing_ok=True)
+            return path
+        ''',
+    },
+    {
         "task": 'task3_7',
         "name": 'weights_only=False',
         "why": 'unpickling a file can run arbitrary code',
