@@ -19,9 +19,12 @@ Catalogue: one file per lab, `tests/wrong_answers/<lab_folder>.py`, plain data:
 For each variant the runner writes a copy of the lab's solution.py with that block's body
 replaced (dedented, re-indented at the marker) into ONE temporary copy of the repository,
 and runs there, two at a time (each in a child forked from the runner, which imported torch
-once; `--no-fork` starts a fresh Python process per variant instead):
+and torchvision once; `--no-fork` starts a fresh Python process per variant instead):
 
-    pytest -p no:cacheprovider --impl <variant> -m <task> tests/test_<lab_folder>.py
+    pytest -p no:cacheprovider --impl <variant> -m <task> tests/test_<lab_folder>.py -x
+
+(-x: the first actionable failure decides; a variant -x does not settle as caught or as
+passing every test is run again without -x.)
 
 A variant is caught when at least one test of the task fails (not through a TODO, not an
 error before the test), and the failure is one a learner can act on: an assertion message
@@ -206,9 +209,10 @@ def run_variant(
     in a child forked from this process, which has torch and torchvision imported already (saves ~3 s of
     imports per variant; CPU only: the parent never initialises CUDA).
 
-    first_failure=True runs pytest with -x: one failing test with a message is enough to catch
-    a variant, and the task's later tests (some train for tens of seconds) need not run. Any
-    other verdict is settled by running all the task's tests again, so -x never changes one."""
+    first_failure=True runs pytest with -x: one failing test with an actionable message is enough
+    to catch a variant, and the task's later tests (some train for tens of seconds) need not run.
+    Only "caught" and "not caught" (every test ran and passed) are taken from the -x run; any
+    other verdict comes from running all the task's tests again."""
     results_file = copy / f".results_{variant.impl}.json"
     results_file.unlink(missing_ok=True)
     args = [
