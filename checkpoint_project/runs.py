@@ -11,14 +11,12 @@
     load_backbone           --finetune-from: copy the backbone tensors that fit
     load_models             --checkpoint / --ensemble: the models, rebuilt from their saved configs
     sum_over_ranks, log     the two things every torchrun process needs
-    first_unfinished_task   the TODO a command-line run names: your first unfinished task, in order
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,21 +197,3 @@ def load_models(args, config_class) -> tuple[list[nn.Module], dict]:
         models.append(Classifier(network, torch.zeros(3), torch.ones(3)))
         load_checkpoint(path, models[-1], restore_rng=False)
     return [model.eval() for model in models], extras[0]
-
-
-def first_unfinished_task(source: Path) -> str | None:
-    """The lowest-numbered TODO left in `source` as "TODO(taskc_N): text (file, line L)", or None.
-
-    A command-line run reaches the command line (taskc_11) and the process setup (taskc_10)
-    before the data plan (taskc_1): naming the first unfinished task instead of the first TODO
-    reached keeps the learner on the tasks in order."""
-    todos = []
-    for number, line in enumerate(Path(source).read_text().splitlines(), start=1):
-        match = re.search(r"""raise NotImplementedError\((["'])(TODO\(taskc_(\d+)\): .*?)\1\)""", line)
-        if match:
-            todos.append((int(match[3]), number, match[2]))
-    if not todos:
-        return None
-    task, number, text = min(todos)
-    return (f"{text} ({source}, line {number})\n(read checkpoint_project/README.md, section \"Task C.{task}\"; "
-            f"more help: pytest --hint taskc_{task})")

@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 62905c3b5641b1fa).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 08caee762491bfc3).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: assemble a complete CIFAR-10 training tool from the parts the labs built.
 
@@ -47,8 +47,8 @@ from checkpoint_project.data import load_image_files, load_split, make_synthetic
 from checkpoint_project.models import ARCHITECTURES, Classifier, warm_up  # noqa: E402
 from checkpoint_project.options import build_parser  # noqa: E402
 from checkpoint_project.reports import confusion_figure, log_loss, per_class_rows, write_evaluation  # noqa: E402
-from checkpoint_project.runs import (Data, Run, config_for_resume, evaluation_images, config_from_extra, first_unfinished_task,  # noqa: E402
-                                     load_backbone, load_models, log, prepare_out_folder, refuse_training_folder, stop_if_not_finite, sum_over_ranks)
+from checkpoint_project.runs import (Data, Run, config_for_resume, evaluation_images, config_from_extra, load_backbone,  # noqa: E402
+                                     load_models, log, prepare_out_folder, refuse_training_folder, stop_if_not_finite, sum_over_ranks)
 from lab3_training_loop.solution import CheckpointError, EarlyStopping, load_checkpoint, save_checkpoint  # noqa: E402
 from lab4_data_loading.solution import random_crop_flip, stratified_split  # noqa: E402
 from lab5_gpu_mixed_precision.solution import amp_train_step, autocast_dtype, distributed_device, get_device  # noqa: E402
@@ -455,6 +455,6 @@ if __name__ == "__main__":
     try:
         main()
     except NotImplementedError as todo:
-        # Name the first unfinished task, not the first TODO reached (taskc_11 runs first); the tests look for this line.
+        from harness.todos import first_unfinished_task  # not the first TODO reached (taskc_11 runs first): the first task
         raise SystemExit(f"NotImplementedError: {first_unfinished_task(Path(__file__)) or todo}\n(the run needs every task: "
                          "finish this one, then run again)") from None

@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 eb7a4ebe742b9848).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 eb7a4ebe742b9848).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 1 — Tensors & Autograd (starter: your work goes here).
 

@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 a937d852f78c15b8).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 a937d852f78c15b8).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 2 — Custom nn.Module (starter: your work goes here).
 

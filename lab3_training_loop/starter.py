@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 87ec1d123583c477).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 87ec1d123583c477).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 3 — Training Loop from Scratch (starter: your work goes here).
 

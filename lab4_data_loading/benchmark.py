@@ -42,7 +42,7 @@ def load_lab(impl: str = "solution"):
     """Import lab4_data_loading/<impl>.py by path (the same way the tests do)."""
     if str(HERE.parent) not in sys.path:
         sys.path.insert(0, str(HERE.parent))
-    from tools.lab_loader import load_lab_file
+    from harness.loading import load_lab_file
 
     return load_lab_file(HERE, impl)
 

@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 ca7a45acce54891c).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 ca7a45acce54891c).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 4 — Data Loading Pipeline (starter: your work goes here).
 

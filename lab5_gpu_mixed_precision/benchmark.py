@@ -94,7 +94,7 @@ class Result:
 
 @contextmanager
 def row_math_settings(tf32: bool):
-    """cuDNN autotuning on and TF32 on/off for one row, restored afterwards (issue 16 #10).
+    """cuDNN autotuning on and TF32 on/off for one row, restored afterwards.
 
     cudnn.benchmark lets cuDNN time its kernels for each new input shape during warm-up and
     keep the fastest; TF32 (Ampere and later) runs fp32 convolutions and matmuls on tensor
@@ -113,7 +113,7 @@ def load_lab(impl: str = "solution"):
     """Import lab5_gpu_mixed_precision/<impl>.py by path (the same way the tests do)."""
     if str(HERE.parent) not in sys.path:
         sys.path.insert(0, str(HERE.parent))
-    from tools.lab_loader import load_lab_file
+    from harness.loading import load_lab_file
 
     return load_lab_file(HERE, impl)
 

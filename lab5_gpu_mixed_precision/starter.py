@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 d9d49ccbc8e63198).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 d9d49ccbc8e63198).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 5 — GPU Acceleration & Mixed Precision (starter: your work goes here).
 

@@ -1,4 +1,4 @@
-# Starter file: written by tools/make_starters.py from solution.py (text sha256 8f49506a515b536d).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 8f49506a515b536d).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Lab 6 — CNN Image Classifier (starter: your work goes here).
 

@@ -22,16 +22,15 @@ import pytest
 import torch
 from torch import nn
 
+from tests.helpers import full_disk_save, seeded
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from checkpoint_project.data import CIFAR10_CLASSES  # noqa: E402
+from harness import markers  # noqa: E402
 
 pytestmark = pytest.mark.checkpoint
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "checkpoint_project"
-
-
-def seeded(seed=0):
-    return torch.Generator().manual_seed(seed)
 
 
 def tiny_config(lab, **overrides):
@@ -70,7 +69,7 @@ def raise_todo_in(output: str):
         raise NotImplementedError(match.group(1))
 
 
-# --------------------------------------------------------------------------- one concept, one source (issue 12)
+# --------------------------------------------------------------------------- one concept
 
 
 def test_the_capstone_uses_the_labs_reference_components(lab):
@@ -94,16 +93,10 @@ def test_the_capstone_uses_the_labs_reference_components(lab):
 
 @pytest.mark.instructor
 def test_learner_file_size_and_share():
-    """Prints the numbers issue 12 asks for: the learner's file <= 650 lines, >= 25% written by the learner."""
+    """The learner's file stays readable: <= 650 lines, >= 25% of them written by the learner."""
     lines = (FOLDER / "solution.py").read_text().splitlines()
-    inside, body, blocks = False, 0, 0
-    for line in lines:
-        if "# BEGIN SOLUTION" in line:
-            inside, blocks = True, blocks + 1
-        elif "# END SOLUTION" in line:
-            inside = False
-        elif inside:
-            body += 1
+    found = markers.file_blocks(FOLDER / "solution.py")
+    body, blocks = sum(len(block.body) for block in found), len(found)
     share = body / len(lines)
     print(f"\ncheckpoint_project/solution.py: {len(lines)} lines, {blocks} TODO blocks, {body} learner lines ({share:.1%})")
     assert len(lines) <= 650, f"the learner's file has {len(lines)} lines (target <= 650)"
@@ -113,8 +106,8 @@ def test_learner_file_size_and_share():
 @pytest.mark.instructor
 def test_given_modules_hold_no_markers():
     for path in FOLDER.glob("*.py"):
-        if path.name not in ("solution.py", "starter.py") and "BEGIN SOLUTION" in path.read_text():
-            pytest.fail(f"{path.name} is given code: tools/make_starters.py only strips markers from solution.py")
+        if path.name not in ("solution.py", "starter.py") and any(map(markers.BEGIN.match, path.read_text().splitlines())):
+            pytest.fail(f"{path.name} is given code: authoring/make_starters.py only strips markers from solution.py")
 
 
 # --------------------------------------------------------------------------- given code: data.py
@@ -801,10 +794,7 @@ def test_cli_reports_a_bad_checkpoint_in_one_line(run_lab_script, tmp_path):
 def test_a_failed_save_ends_in_one_line_naming_the_file(lab, tmp_path, monkeypatch):
     """A full disk mid-run: torch.save's "[enforce fail at inline_container.cc]" names no file; the
     user sees one line with the checkpoint's path and the reason, and no temporary file is left."""
-    def full_disk(obj, f, *args, **kwargs):
-        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 4160 vs 4054")
-
-    monkeypatch.setattr(torch, "save", full_disk)
+    monkeypatch.setattr(torch, "save", full_disk_save)
     try:
         smoke_train(lab, tmp_path / "run", "--epochs", 1)
     except SystemExit as error:

@@ -9,11 +9,9 @@ import textwrap
 import pytest
 import torch
 
+from tests.helpers import seeded
+
 pytestmark = pytest.mark.lab1
-
-
-def seeded(seed=0):
-    return torch.Generator().manual_seed(seed)
 
 
 # --------------------------------------------------------------------------- task1_1

@@ -8,11 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tests.helpers import seeded
+
 pytestmark = [pytest.mark.lab2, pytest.mark.usefixtures("one_thread")]  # small tensors: one thread (conftest.py)
-
-
-def seeded(seed=0):
-    return torch.Generator().manual_seed(seed)
 
 
 def hook_count(model):

@@ -13,11 +13,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from tests.helpers import expect_error, full_disk_save, seeded
+
 pytestmark = [pytest.mark.lab3, pytest.mark.usefixtures("one_thread")]  # small tensors: one thread (conftest.py)
-
-
-def seeded(seed=0):
-    return torch.Generator().manual_seed(seed)
 
 
 def toy_data(n=40, d=4, classes=3, seed=0):
@@ -48,27 +46,6 @@ def unsupported(error: BaseException) -> str:
     """The line of a weights_only load error that names the refused object (else its first line)."""
     lines = str(error).splitlines() or [""]
     return next((line.strip() for line in lines if "Unsupported global" in line), lines[0])[:200]
-
-
-def expect_error(kind, call, words, advice):
-    """Call `call()` and require an exception of type `kind` whose message contains each of `words`.
-
-    Any other outcome fails with one line a learner can act on (not pytest's "DID NOT RAISE"
-    or a raw library traceback). A TODO's NotImplementedError passes through untouched.
-    """
-    name = kind.__name__
-    try:
-        call()
-    except NotImplementedError:
-        raise
-    except kind as error:
-        missing = [word for word in words if word not in str(error)]
-        assert not missing, f"the {name} should mention {missing}: {advice}. The message was {str(error)!r}"
-        return error
-    except Exception as error:  # noqa: BLE001 - the learner's own exception is what we report
-        first = str(error).splitlines()[0] if str(error) else ""
-        raise pytest.fail.Exception(f"expected a {name}, got {type(error).__name__}: {first[:200]}. {advice}", pytrace=False) from None
-    pytest.fail(f"expected a {name}, but nothing was raised. {advice}", pytrace=False)
 
 
 class ModeSpy:
@@ -503,10 +480,7 @@ def test_a_failed_save_names_the_checkpoint_and_the_reason(lab, tmp_path, monkey
     path = tmp_path / "run" / "last.pt"
     lab.save_checkpoint(path, model=model, optimizer=optimizer, epoch=1)
 
-    def full_disk(obj, f, *args, **kwargs):
-        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 4160 vs 4054")
-
-    monkeypatch.setattr(torch, "save", full_disk)
+    monkeypatch.setattr(torch, "save", full_disk_save)
     try:
         lab.save_checkpoint(path, model=model, optimizer=optimizer, epoch=2)
     except OSError as error:

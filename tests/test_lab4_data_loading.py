@@ -12,11 +12,9 @@ from PIL import Image
 from torch.utils._python_dispatch import TorchDispatchMode
 from torchvision.transforms import v2
 
+from tests.helpers import seeded
+
 pytestmark = pytest.mark.lab4
-
-
-def seeded(seed=0):
-    return torch.Generator().manual_seed(seed)
 
 
 def write_image_folder(root, counts, size=8, seed=0, ext="png"):
@@ -119,7 +117,7 @@ def test_image_folder_reports_broken_links_and_nested_images(lab, tmp_path):
 
 
 def test_load_rgb_scales_16_bit_png(tmp_path):
-    """Given code (issue 15 #11): a 16-bit grayscale PNG is scaled to 0..255, not clipped."""
+    """Given code: a 16-bit grayscale PNG is scaled to 0..255, not clipped."""
     lab = load_solution()
     values = np.array([[0, 257, 32896], [65535, 1000, 40000]], dtype=np.uint16)
     Image.fromarray(values).save(tmp_path / "deep.png")
@@ -130,7 +128,7 @@ def test_load_rgb_scales_16_bit_png(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncated JPEG", "random bytes"])
 def test_load_rgb_names_the_damaged_file(tmp_path, damage):
-    """Given code (issue 15 #12): one line that names the file and says what to do."""
+    """Given code: one line that names the file and says what to do."""
     lab = load_solution()
     path = tmp_path / "photo.jpg"
     if damage == "random bytes":

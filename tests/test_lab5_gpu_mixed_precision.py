@@ -23,13 +23,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from conftest import raise_todo_from_output
+from harness.todos import raise_todo_from_output
+from tests.helpers import seeded
 
 pytestmark = pytest.mark.lab5
-
-
-def seeded(seed=0):
-    return torch.Generator().manual_seed(seed)
 
 
 def tiny_classifier(seed=0):
@@ -508,7 +505,7 @@ def test_fsdp2_with_two_cpu_processes_matches_one_process(lab, child_lab_path, t
 
 
 def test_distributed_device_checks_the_gpu_count(lab, monkeypatch):
-    """Given code (issue 16 #6): torchrun with more processes than GPUs fails in one clear line."""
+    """Given code: torchrun with more processes than GPUs fails in one clear line."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
@@ -551,7 +548,7 @@ def test_torchrun_launch_failure_is_one_line(child_lab_path, tmp_path):
 
 
 def test_demo_timer_synchronizes_and_skips_the_warm_up(lab, monkeypatch):
-    """Given code (issue 16 #7): CUDA queues work and returns, so the clock must start after a
+    """Given code: CUDA queues work and returns, so the clock must start after a
     synchronize that follows the untimed warm-up step, and stop after another synchronize."""
     events = []
     monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: events.append("sync"))
@@ -641,7 +638,7 @@ def load_benchmark(lab_path):
 
 
 def test_benchmark_scopes_cudnn_and_tf32_per_row(lab, lab_path):
-    """Given code (issue 16 #8, #10): each row runs with cudnn.benchmark on and TF32 as the row
+    """Given code: each row runs with cudnn.benchmark on and TF32 as the row
     says, and the global switches are back to what they were afterwards."""
     benchmark = load_benchmark(lab_path)
     seen = []

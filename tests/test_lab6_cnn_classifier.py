@@ -19,13 +19,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from harness.todos import raise_todo_from_output
+from tests.helpers import expect_error, seeded
+
 pytestmark = [pytest.mark.lab6, pytest.mark.usefixtures("one_thread")]  # small tensors: one thread (conftest.py)
 
 LAB_DIR = Path(__file__).resolve().parent.parent / "lab6_cnn_classifier"
-
-
-def seeded(seed=0):
-    return torch.Generator().manual_seed(seed)
 
 
 def make_images(num_classes=3, per_class=40, size=32, seed=0, shuffle=True):
@@ -67,26 +66,7 @@ def write_image_folder(root, num_classes=10, train_per_class=4, test_per_class=2
 def raise_todo_printed_by_demo(output, lab_path):
     """The demo's guard prints an unfinished TODO as one line ("TODO(task6_5): ..."), not as a
     traceback: turn it back into the harness's one-line TODO failure, pointing at the lab file."""
-    todo = re.search(r"^(TODO\((task\w+)\): .*)$", output, re.MULTILINE)
-    if not todo:
-        return
-    error = NotImplementedError(todo.group(1))
-    function = "?"
-    for number, line in enumerate(lab_path.read_text().splitlines(), start=1):
-        found = re.match(r"\s*def (\w+)", line)
-        function = found.group(1) if found else function
-        if f"TODO({todo.group(2)})" in line:
-            error.phase1_where = (str(lab_path), number, function)
-            break
-    raise error
-
-
-def must_raise_value_error(call, why):
-    try:
-        result = call()
-    except ValueError:
-        return
-    pytest.fail(f"expected ValueError ({why}), but it returned {result!r}", pytrace=False)
+    raise_todo_from_output(output)
 
 
 def forward_or_fail(model, x, why):
@@ -139,9 +119,9 @@ def test_conv_output_size_matches_real_conv2d_and_maxpool(lab):
 @pytest.mark.task6_1
 def test_conv_output_size_rejects_kernel_that_does_not_fit(lab):
     assert lab.conv_output_size(32, 3, padding=1) == 32, "a 3x3 'same' convolution keeps 32 pixels"
-    must_raise_value_error(lambda: lab.conv_output_size(4, 7), "a 7-pixel kernel does not fit in 4 pixels")
-    must_raise_value_error(lambda: lab.conv_output_size(8, 3, dilation=4), "a 3-tap kernel with dilation 4 spans 9 pixels > 8")
-    must_raise_value_error(lambda: lab.conv_output_size(8, 3, stride=0), "stride 0 is invalid")
+    expect_error(ValueError, lambda: lab.conv_output_size(4, 7), advice="a 7-pixel kernel does not fit in 4 pixels")
+    expect_error(ValueError, lambda: lab.conv_output_size(8, 3, dilation=4), advice="a 3-tap kernel with dilation 4 spans 9 pixels > 8")
+    expect_error(ValueError, lambda: lab.conv_output_size(8, 3, stride=0), advice="stride 0 is invalid")
 
 
 # --------------------------------------------------------------------------- task6_2

@@ -1,42 +1,39 @@
-"""Run the wrong-answer catalogue: every realistic wrong answer must be caught (instructor tool).
+"""Run the answer catalogues: every wrong answer must be caught, every right answer must pass (instructor tool).
 
-Catalogue: one file per lab, `tests/wrong_answers/<lab_folder>.py`, plain data:
+Catalogues: one file per lab in authoring/answers/wrong/ and authoring/answers/right/, plain data,
+each entry a patch of one solution block (the format: authoring/patches.py, authoring/README.md):
 
-    WRONG_ANSWERS = [
+    ANSWERS = [
         {
             "task": "task1_3",
-            "block": 1,          # optional: which BEGIN SOLUTION(task1_3) block, from 1 (default 1)
+            "block": 1,                  # optional: which BEGIN SOLUTION(task1_3) block, from 1 (default 1)
             "name": "count not broadcast along dim",
             "why": "divides by a count that broadcasts along the wrong axis",
-            "expect": "broadcast",   # optional: lowercase text the failure output must contain
-            "body": '''
-                total = (x * mask).sum(dim)
-                return total / mask.sum(dim).clamp(min=1)
-            ''',
+            "mentions": "broadcast",     # optional (wrong answers): text the failure output must contain
+            "patch": [("return total / mask.sum(dim, keepdim=True)", "return total / mask.sum()")],
         },
     ]
 
-For each variant the runner writes a copy of the lab's solution.py with that block's body
-replaced (dedented, re-indented at the marker) into ONE temporary copy of the repository,
-and runs there, two at a time (each in a child forked from the runner, which imported torch
-and torchvision once; `--no-fork` starts a fresh Python process per variant instead):
+The folder gives the expectation: a *wrong* answer must fail at least one test of its task, with
+a message a learner can act on (an assertion message, not a bare `assert x == y`; at most
+--max-lines lines of report; the `mentions` text if given). A *right* answer must pass every
+test of its task. An entry whose old text is no longer in the solution fails loudly.
+
+For each entry the runner writes a copy of the lab's solution.py with that block patched into ONE
+temporary copy of the repository, and runs there, two at a time (each in a child forked from the
+runner, which imported torch and torchvision once; `--no-fork` starts a fresh Python process instead):
 
     pytest -p no:cacheprovider --impl <variant> -m <task> tests/test_<lab_folder>.py -x
 
-(-x: the first actionable failure decides; a variant -x does not settle as caught or as
-passing every test is run again without -x.)
+(-x: the first failure decides; a wrong answer -x does not settle as caught or as passing every
+test is run again without -x.) At the end it prints each catalogue's size and success rate per
+lab, and every entry that did not meet its expectation.
 
-A variant is caught when at least one test of the task fails (not through a TODO, not an
-error before the test), and the failure is one a learner can act on: an assertion message
-(not a bare `assert x == y`), at most --max-lines lines of report, and the `expect` text if
-given. At the end it prints the catalogue's size and catch rate per lab and in total, and
-every variant that was not caught.
+Exit status 1 when an entry misses its expectation, or a task has fewer than --min-per-task wrong
+answers (default 2).
 
-Exit status 1 when a variant is not caught, or a task has fewer than --min-per-task
-variants (default 2; CI may pass a lower number while the catalogue grows).
-
-    python tools/check_wrong_answers.py                      # the whole catalogue
-    python tools/check_wrong_answers.py --lab lab1_tensors --task task1_3
+    python authoring/check_answers.py                        # both catalogues
+    python authoring/check_answers.py --only wrong --lab lab1_tensors --task task1_3
 """
 
 from __future__ import annotations
@@ -45,12 +42,10 @@ import argparse
 import json
 import multiprocessing
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -58,27 +53,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\((?P<task>task\w+)\):")
-END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from authoring.patches import CatalogueError, apply  # noqa: E402
+from harness import markers  # noqa: E402
+
+CATALOGUES = ("wrong", "right")  # authoring/answers/<kind>/<lab folder>.py
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache", "outputs", "runs", "data",
     ".datasets", "gpu-results", "*.pt", "*.pth", "*.onnx",
 )
 
 
-class CatalogueError(ValueError):
-    """A catalogue entry the runner cannot use."""
-
-
 @dataclass
 class Variant:
     lab: str  # the lab folder
-    task: str
-    name: str
-    body: str
-    block: int = 1
-    why: str = ""
-    expect: str | None = None
+    kind: str  # "wrong" (must fail its task's tests) or "right" (must pass them)
+    entry: dict  # the catalogue entry: task, block, name, why, mentions, patch or body
     impl: str = ""  # the file name (without .py) in the temporary copy
     status: str = "not run"
     detail: str = ""
@@ -86,51 +78,49 @@ class Variant:
     failing: list[str] = field(default_factory=list)
 
     @property
-    def caught(self) -> bool:
-        return self.status == "caught"
+    def task(self) -> str:
+        return self.entry["task"]
+
+    @property
+    def block(self) -> int:
+        return int(self.entry.get("block", 1))
+
+    @property
+    def name(self) -> str:
+        return self.entry["name"]
+
+    @property
+    def mentions(self) -> str | None:
+        return self.entry.get("mentions")
+
+    @property
+    def met(self) -> bool:
+        """Did the answer meet its expectation (a wrong one caught, a right one passing)?"""
+        return self.status == ("caught" if self.kind == "wrong" else "passes")
 
     def label(self) -> str:
-        return f"{self.lab} {self.task} block {self.block}: {self.name!r}"
+        return f"{self.kind:5} {self.lab} {self.task} block {self.block}: {self.name!r}"
 
 
 def load_catalogue(path: Path) -> list[dict]:
     namespace: dict = {}
-    exec(compile(path.read_text(), str(path), "exec"), namespace)
-    entries = namespace.get("WRONG_ANSWERS")
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)
+    entries = namespace.get("ANSWERS")
     if not isinstance(entries, list):
-        raise CatalogueError(f"{path}: defines no WRONG_ANSWERS list")
+        raise CatalogueError(f"{path}: defines no ANSWERS list")
     for number, entry in enumerate(entries, start=1):
-        missing = [key for key in ("task", "name", "body") if not entry.get(key)]
-        if missing:
-            raise CatalogueError(f"{path}: entry {number} has no {', '.join(missing)}")
+        missing = [key for key in ("task", "name") if not entry.get(key)]
+        if missing or ("patch" in entry) == ("body" in entry):
+            raise CatalogueError(f"{path}: entry {number} needs a task, a name, and a patch or a body")
     return entries
 
 
 def solution_tasks(solution: Path) -> dict[str, int]:
     """task -> number of BEGIN SOLUTION blocks in the file."""
     counts: dict[str, int] = defaultdict(int)
-    for line in solution.read_text().splitlines():
-        match = BEGIN.match(line)
-        if match:
-            counts[match["task"]] += 1
+    for block in markers.file_blocks(solution):
+        counts[block.task] += 1
     return dict(counts)
-
-
-def substitute(source: str, task: str, block: int, body: str) -> str:
-    """The solution text with the `block`-th body of `task` replaced by `body`."""
-    lines = source.splitlines(keepends=True)
-    seen = 0
-    for start, line in enumerate(lines):
-        match = BEGIN.match(line)
-        if match and match["task"] == task:
-            seen += 1
-            if seen == block:
-                end = next((i for i in range(start + 1, len(lines)) if END.match(lines[i])), None)
-                if end is None:
-                    raise CatalogueError(f"{task} block {block} has no # END SOLUTION")
-                indented = textwrap.indent(textwrap.dedent(body).strip("\n") + "\n", match["indent"])
-                return "".join(lines[: start + 1]) + indented + "".join(lines[end:])
-    raise CatalogueError(f"no block {block} of {task} (the solution has {seen})")
 
 
 def judge(variant: Variant, code: int, results: dict | None, output: str, max_lines: int) -> None:
@@ -153,8 +143,12 @@ def judge(variant: Variant, code: int, results: dict | None, output: str, max_li
     failing = by_state["failing"]
     variant.failing = [test["nodeid"].split("::")[-1] for test in failing]
     if not failing:
-        variant.status = "not caught"
+        variant.status = "not caught" if variant.kind == "wrong" else "passes"
         variant.detail = f"all {len(by_state['passed'])} tests of {variant.task} pass"
+        return
+    if variant.kind == "right":
+        variant.status = "rejected"
+        variant.detail = f"{failing[0]['nodeid']}: {(failing[0]['message'] or failing[0]['text'])[:300]}"
         return
     actionable = [
         test
@@ -173,9 +167,9 @@ def judge(variant: Variant, code: int, results: dict | None, output: str, max_li
         variant.status = "too long"
         variant.detail = f"{too_long[0]['nodeid']}: {len(too_long[0]['text'].splitlines())} lines of report"
         return
-    if variant.expect and not any(variant.expect.lower() in test["text"].lower() for test in failing):
-        variant.status = "expect missing"
-        variant.detail = f"no failure mentions {variant.expect!r}; got: {actionable[0]['message'][:200]}"
+    if variant.mentions and not any(variant.mentions.lower() in test["text"].lower() for test in failing):
+        variant.status = "mention missing"
+        variant.detail = f"no failure mentions {variant.mentions!r}; got: {actionable[0]['message'][:200]}"
         return
     variant.status = "caught"
     variant.detail = f"{len(failing)} of {len(tests)} tests fail: {actionable[0]['message'].splitlines()[0][:120]}"
@@ -252,7 +246,7 @@ def run_variant(
     except (OSError, ValueError):
         results = None
     judge(variant, code, results, output, max_lines)
-    if first_failure and variant.status not in ("caught", "not caught"):
+    if first_failure and variant.status not in ("caught", "not caught", "passes", "rejected"):
         return run_variant(variant, copy, timeout, max_lines, fork, first_failure=False)
     return variant
 
@@ -260,11 +254,12 @@ def run_variant(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=ROOT, help="the course to test (default: this repository)")
-    parser.add_argument("--catalogue", type=Path, help="folder of <lab_folder>.py catalogues (default: ROOT/tests/wrong_answers)")
+    parser.add_argument("--answers", type=Path, help="folder with wrong/ and right/ catalogues (default: ROOT/authoring/answers)")
+    parser.add_argument("--only", choices=CATALOGUES, help="run one catalogue (default: both)")
     parser.add_argument("--lab", action="append", help="only this lab folder (repeatable)")
     parser.add_argument("--task", action="append", help="only this task id (repeatable)")
     parser.add_argument("--jobs", type=int, default=2, help="variants run at once (default 2)")
-    parser.add_argument("--min-per-task", type=int, default=2, help="fail when a task has fewer variants (default 2)")
+    parser.add_argument("--min-per-task", type=int, default=2, help="fail when a task has fewer wrong answers (default 2)")
     parser.add_argument("--max-lines", type=int, default=15, help="longest acceptable failure report per test")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per variant")
     parser.add_argument(
@@ -273,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    catalogue_dir = (args.catalogue or root / "tests" / "wrong_answers").resolve()
+    answers_dir = (args.answers or root / "authoring" / "answers").resolve()
+    kinds = [args.only] if args.only else list(CATALOGUES)
 
     labs = sorted(p.parent.name for p in root.glob("*/solution.py") if (root / "tests" / f"test_{p.parent.name}.py").exists())
     if args.lab:
@@ -285,19 +281,19 @@ def main(argv: list[str] | None = None) -> int:
 
     variants: list[Variant] = []
     tasks_of: dict[str, dict[str, int]] = {}
+    sources: dict[str, str] = {}
     try:
         for lab in labs:
+            sources[lab] = (root / lab / "solution.py").read_text(encoding="utf-8")
             tasks_of[lab] = solution_tasks(root / lab / "solution.py")
-            path = catalogue_dir / f"{lab}.py"
-            for entry in load_catalogue(path) if path.exists() else []:
-                if args.task and entry["task"] not in args.task:
-                    continue
-                if entry["task"] not in tasks_of[lab]:
-                    raise CatalogueError(f"{path}: {entry['task']} has no BEGIN SOLUTION block in {lab}/solution.py")
-                variants.append(
-                    Variant(lab, entry["task"], entry["name"], entry["body"], int(entry.get("block", 1)),
-                            entry.get("why", ""), entry.get("expect"))
-                )
+            for kind in kinds:
+                path = answers_dir / kind / f"{lab}.py"
+                for entry in load_catalogue(path) if path.exists() else []:
+                    if args.task and entry["task"] not in args.task:
+                        continue
+                    if entry["task"] not in tasks_of[lab]:
+                        raise CatalogueError(f"{path}: {entry['task']} has no BEGIN SOLUTION block in {lab}/solution.py")
+                    variants.append(Variant(lab, kind, entry))
     except CatalogueError as error:
         print(f"catalogue error: {error}", file=sys.stderr)
         return 2
@@ -310,57 +306,68 @@ def main(argv: list[str] | None = None) -> int:
         import pytest  # noqa: F401
         import torch  # noqa: F401
         import torchvision  # noqa: F401
-    print(f"wrong-answer catalogue: {len(variants)} variants in {len(labs)} labs, {args.jobs} at a time", flush=True)
-    with tempfile.TemporaryDirectory(prefix="wrong_answers_") as temp:
+    print(f"answer catalogues ({' and '.join(kinds)}): {len(variants)} answers in {len(labs)} labs, {args.jobs} at a time",
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix="answers_") as temp:
         copy = Path(temp) / "course"
         shutil.copytree(root, copy, ignore=COPY_IGNORE)
-        per_task: dict[tuple[str, str], int] = defaultdict(int)
+        per_task: dict[tuple[str, str, str], int] = defaultdict(int)
         for variant in variants:
-            per_task[variant.lab, variant.task] += 1
-            variant.impl = f"wrong_{variant.task}_{per_task[variant.lab, variant.task]}"
+            per_task[variant.kind, variant.lab, variant.task] += 1
+            variant.impl = f"{variant.kind}_{variant.task}_{per_task[variant.kind, variant.lab, variant.task]}"
             try:
-                source = substitute((root / variant.lab / "solution.py").read_text(), variant.task, variant.block, variant.body)
+                source = apply(sources[variant.lab], variant.entry, f"{variant.kind}/{variant.lab}.py {variant.name!r}")
             except CatalogueError as error:
-                variant.status, variant.detail = "error", str(error)
+                variant.status, variant.detail = "stale", str(error)
                 continue
-            (copy / variant.lab / f"{variant.impl}.py").write_text(source)
+            (copy / variant.lab / f"{variant.impl}.py").write_text(source, encoding="utf-8")
         runnable = [variant for variant in variants if variant.status == "not run"]
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             futures = [pool.submit(run_variant, v, copy, args.timeout, args.max_lines, fork) for v in runnable]
             for future in as_completed(futures):
                 variant = future.result()
-                print(f"  {variant.status:14} {variant.label()}  ({variant.seconds:.0f} s)", flush=True)
+                print(f"  {variant.status:15} {variant.label()}  ({variant.seconds:.0f} s)", flush=True)
 
-    print("\n=== wrong-answer catalogue")
-    by_lab: dict[str, list[Variant]] = defaultdict(list)
-    for variant in variants:
-        by_lab[variant.lab].append(variant)
-    print(f"{'lab':28}{'variants':>9}{'caught':>8}{'rate':>7}{'tasks':>7}{'tasks < ' + str(args.min_per_task):>11}")
-    short_tasks = []
-    for lab in labs:
-        found = by_lab.get(lab, [])
-        caught = sum(v.caught for v in found)
-        counts = defaultdict(int)
-        for variant in found:
-            counts[variant.task] += 1
-        tasks = [t for t in tasks_of[lab] if not args.task or t in args.task]
-        short = [f"{lab} {t} ({counts.get(t, 0)})" for t in sorted(tasks, key=task_key) if counts.get(t, 0) < args.min_per_task]
-        short_tasks += short
-        rate = f"{100 * caught / len(found):.0f}%" if found else "-"
-        print(f"{lab:28}{len(found):>9}{caught:>8}{rate:>7}{len(tasks):>7}{len(short):>11}")
-    total_caught = sum(v.caught for v in variants)
-    rate = f"{100 * total_caught / len(variants):.0f}%" if variants else "-"
-    print(f"{'total':28}{len(variants):>9}{total_caught:>8}{rate:>7}")
-    missed = [v for v in variants if not v.caught]
+    short_tasks = print_table(variants, labs, tasks_of, kinds, args)
+    missed = [v for v in variants if not v.met]
     if missed:
-        print(f"\nNOT caught ({len(missed)}):")
+        print(f"\ndid not meet their expectation ({len(missed)}):")
         for variant in missed:
             print(f"  [{variant.status}] {variant.label()}\n      {variant.detail}")
     if short_tasks:
         print(f"\ntasks with fewer than {args.min_per_task} wrong answers ({len(short_tasks)}): {', '.join(short_tasks)}")
     ok = not missed and not short_tasks
-    print(f"\nwrong-answer catalogue: {total_caught}/{len(variants)} caught ({rate})" + ("" if ok else " — FAILED"))
+    met = sum(v.met for v in variants)
+    print(f"\nanswer catalogues: {met}/{len(variants)} as expected" + ("" if ok else " — FAILED"))
     return 0 if ok else 1
+
+
+def print_table(variants, labs, tasks_of, kinds, args) -> list[str]:
+    """Per lab and catalogue: answers, how many met their expectation; returns the tasks short of wrong answers."""
+    print("\n=== answer catalogues (wrong: caught; right: passing)")
+    print(f"{'lab':28}" + "".join(f"{kind + ' answers':>15}{'as expected':>13}" for kind in kinds)
+          + f"{'tasks':>7}{'tasks < ' + str(args.min_per_task) + ' wrong':>15}")
+    short_tasks = []
+    for lab in labs:
+        row = f"{lab:28}"
+        for kind in kinds:
+            found = [v for v in variants if v.lab == lab and v.kind == kind]
+            row += f"{len(found):>15}{sum(v.met for v in found):>13}"
+        counts = defaultdict(int)
+        for variant in variants:
+            if variant.lab == lab and variant.kind == "wrong":
+                counts[variant.task] += 1
+        tasks = [t for t in tasks_of[lab] if not args.task or t in args.task]
+        short = ([f"{lab} {t} ({counts.get(t, 0)})" for t in sorted(tasks, key=task_key)
+                  if counts.get(t, 0) < args.min_per_task] if "wrong" in kinds else [])
+        short_tasks += short
+        print(row + f"{len(tasks):>7}{len(short):>15}")
+    total = f"{'total':28}"
+    for kind in kinds:
+        found = [v for v in variants if v.kind == kind]
+        total += f"{len(found):>15}{sum(v.met for v in found):>13}"
+    print(total)
+    return short_tasks
 
 
 def task_key(task: str):

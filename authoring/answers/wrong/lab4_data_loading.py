@@ -1,42 +1,61 @@
-"""Lab 4 — realistic wrong answers, each swapped into a copy of solution.py; every one must fail its task's tests.
+"""Lab 4 — realistic wrong answers: each must fail its task's tests with a message a learner
+can act on. Format: authoring/README.md ("Answer catalogues")."""
 
-Format: see CONTRACT.md ("Wrong-answer catalogue"). `block` counts the task's
-`# BEGIN SOLUTION(taskX_Y)` blocks in solution.py from 1.
-"""
-
-WRONG_ANSWERS = [
+ANSWERS = [
     # ----------------------------------------------------------------- task4_1
     {
         "task": "task4_1",
         "block": 1,
         "name": "classes in directory order",
         "why": "iterdir() order is the file system's, not sorted: labels differ between machines",
-        "body": """
-            root = Path(root)
-            if not root.is_dir():
-                raise FileNotFoundError(f"image folder not found: {root}")
-            classes = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-            classes.sort(key=lambda name: name[::-1])  # some order that is not sorted()
-            if not classes:
-                raise ValueError(f"{root} has no class folders")
-            samples, skipped = [], []
-            for label, name in enumerate(classes):
-                files, left_out = scan_class_folder(root / name)
-                if not files:
-                    raise ValueError(f"class folder {root / name} has no images")
-                samples.extend((path, label) for path in files)
-                skipped.extend(left_out)
-            self.root, self.transform, self.classes = root, transform, classes
-            self.class_to_idx = {name: label for label, name in enumerate(classes)}
-            self.samples, self.targets, self.skipped = samples, [label for _, label in samples], skipped
-        """,
+        "patch": [
+            ('''
+                    raise FileNotFoundError(
+                        f"image folder {root} does not exist: expected {root}/<class_name>/<image files> "
+                        "(for CIFAR-10, point it at the unpacked train/ or test/ folder)"
+                    )
+                classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+                if not classes:
+                    raise ValueError(f"{root} has no class folders: expected {root}/<class_name>/<image files>")
+                samples: list[tuple[Path, int]] = []
+                skipped: list[tuple[Path, str]] = []
+            ''', '''
+                    raise FileNotFoundError(f"image folder not found: {root}")
+                classes = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+                classes.sort(key=lambda name: name[::-1])  # some order that is not sorted()
+                if not classes:
+                    raise ValueError(f"{root} has no class folders")
+                samples, skipped = [], []
+            '''),
+            ('''
+                raise ValueError(
+                    f"class folder {root / name} has no images ({', '.join(IMAGE_EXTENSIONS)}): "
+                    "add images or remove the folder"
+                )
+            ''', '''
+                raise ValueError(f"class folder {root / name} has no images")
+            '''),
+            ('''
+                self.root = root
+                self.transform = transform
+                self.classes = classes
+                self.class_to_idx = {name: label for label, name in enumerate(classes)}
+                self.samples = samples
+                self.targets = [label for _, label in samples]
+                self.skipped = skipped
+            ''', '''
+                self.root, self.transform, self.classes = root, transform, classes
+                self.class_to_idx = {name: label for label, name in enumerate(classes)}
+                self.samples, self.targets, self.skipped = samples, [label for _, label in samples], skipped
+            '''),
+        ],
     },
     {
         "task": "task4_1",
         "block": 1,
         "name": "an empty class folder is skipped silently",
         "why": "a class with no images shifts nothing today but leaves a label no sample has; the task asks for a clear error",
-        "body": """
+        "body": '''
             root = Path(root)
             if not root.is_dir():
                 raise FileNotFoundError(f"image folder not found: {root}")
@@ -49,117 +68,159 @@ WRONG_ANSWERS = [
             self.root, self.transform, self.classes = root, transform, classes
             self.class_to_idx = {name: label for label, name in enumerate(classes)}
             self.samples, self.targets, self.skipped = samples, [label for _, label in samples], skipped
-        """,
+        ''',
     },
     {
         "task": "task4_1",
         "block": 1,
         "name": "missing folder error without the path",
         "why": "FileNotFoundError('folder not found') leaves the learner guessing which path was wrong",
-        "expect": "name it",
-        "body": """
-            root = Path(root)
-            if not root.is_dir():
-                raise FileNotFoundError("image folder not found")
-            classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-            samples, skipped = [], []
-            for label, name in enumerate(classes):
-                files, left_out = scan_class_folder(root / name)
-                if not files:
-                    raise ValueError(f"class folder {root / name} has no images")
-                samples.extend((path, label) for path in files)
-                skipped.extend(left_out)
-            self.root, self.transform, self.classes = root, transform, classes
-            self.class_to_idx = {name: label for label, name in enumerate(classes)}
-            self.samples, self.targets, self.skipped = samples, [label for _, label in samples], skipped
-        """,
+        "mentions": "name it",
+        "patch": [
+            ('''
+                    raise FileNotFoundError(
+                        f"image folder {root} does not exist: expected {root}/<class_name>/<image files> "
+                        "(for CIFAR-10, point it at the unpacked train/ or test/ folder)"
+                    )
+                classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+                if not classes:
+                    raise ValueError(f"{root} has no class folders: expected {root}/<class_name>/<image files>")
+                samples: list[tuple[Path, int]] = []
+                skipped: list[tuple[Path, str]] = []
+            ''', '''
+                    raise FileNotFoundError("image folder not found")
+                classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+                samples, skipped = [], []
+            '''),
+            ('''
+                raise ValueError(
+                    f"class folder {root / name} has no images ({', '.join(IMAGE_EXTENSIONS)}): "
+                    "add images or remove the folder"
+                )
+            ''', '''
+                raise ValueError(f"class folder {root / name} has no images")
+            '''),
+            ('''
+                self.root = root
+                self.transform = transform
+                self.classes = classes
+                self.class_to_idx = {name: label for label, name in enumerate(classes)}
+                self.samples = samples
+                self.targets = [label for _, label in samples]
+                self.skipped = skipped
+            ''', '''
+                self.root, self.transform, self.classes = root, transform, classes
+                self.class_to_idx = {name: label for label, name in enumerate(classes)}
+                self.samples, self.targets, self.skipped = samples, [label for _, label in samples], skipped
+            '''),
+        ],
     },
     {
         "task": "task4_1",
         "block": 2,
         "name": "image opened without converting to RGB",
         "why": "Image.open(path) keeps grayscale/palette modes: batches then have 1 or 4 channels",
-        "body": """
-            path, label = self.samples[index]
-            image = Image.open(path)
-            if self.transform is not None:
-                image = self.transform(image)
-            return image, label
-        """,
+        "patch": [
+            ('''
+                image = load_rgb(path)
+            ''', '''
+                image = Image.open(path)
+            '''),
+        ],
     },
     {
         "task": "task4_1",
         "block": 2,
         "name": "transform forgotten",
         "why": "returns the PIL image even when a transform was given",
-        "body": """
+        "body": '''
             path, label = self.samples[index]
             return load_rgb(path), label
-        """,
+        ''',
     },
     # ----------------------------------------------------------------- task4_2
     {
         "task": "task4_2",
         "block": 1,
         "name": "direct torch.save onto the cache file, torch.load(weights_only=False)",
-        "why": "an interrupted save leaves a half cache the next run trusts; weights_only=False runs pickled code (issue 14)",
-        "body": """
-            dataset = ImageFolderDataset(root)
-            cache_file = None
-            if cache_dir is not None:
-                cache_file = Path(cache_dir) / f"{dataset.root.name}-{folder_fingerprint(dataset)}.pt"
-                if cache_file.exists():
-                    data = torch.load(cache_file, weights_only=False)
-                    return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
-            arrays = [np.asarray(load_rgb(path)) for path, _ in dataset.samples]
-            for (path, _), array in zip(dataset.samples, arrays):
-                if array.shape != arrays[0].shape:
-                    raise ValueError(f"{path} has another size than the first image")
-            images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-            labels = torch.tensor(dataset.targets, dtype=torch.int64)
-            if cache_file is not None:
-                cache_file.parent.mkdir(parents=True, exist_ok=True)
+        "why": "an interrupted save leaves a half cache the next run trusts; weights_only=False runs pickled code",
+        "patch": [
+            ('''
+                        try:
+                            data = torch.load(cache_file, weights_only=True)  # tensors, lists, dicts only: no code runs
+                        except Exception as error:
+                            raise ValueError(f"cache file {cache_file} is damaged ({type(error).__name__}): delete it and run again") from None
+                        return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
+                arrays = []
+                for path, _ in dataset.samples:
+                    array = np.asarray(load_rgb(path))
+                    if arrays and array.shape != arrays[0].shape:
+                        raise ValueError(
+                            f"{path} is {array.shape[1]}x{array.shape[0]} but the first image is "
+                            f"{arrays[0].shape[1]}x{arrays[0].shape[0]}: resize the folder to one size first"
+                        )
+                    arrays.append(array)
+            ''', '''
+                        data = torch.load(cache_file, weights_only=False)
+                        return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
+                arrays = [np.asarray(load_rgb(path)) for path, _ in dataset.samples]
+                for (path, _), array in zip(dataset.samples, arrays):
+                    if array.shape != arrays[0].shape:
+                        raise ValueError(f"{path} has another size than the first image")
+            '''),
+            ('''
+                partial = cache_file.with_suffix(".partial")
+                torch.save({"images": images, "labels": labels, "classes": dataset.classes}, partial)
+                partial.replace(cache_file)  # atomic: the cache file is either absent or complete
+            ''', '''
                 torch.save({"images": images, "labels": labels, "classes": dataset.classes}, cache_file)
-            return InMemoryImages(images, labels, dataset.classes)
-        """,
+            '''),
+        ],
     },
     {
         "task": "task4_2",
         "block": 1,
         "name": "atomic save but weights_only=False",
         "why": "a .pt file is a pickle: weights_only=False runs whatever code a crafted cache file holds",
-        "expect": "weights_only=true",
-        "body": """
-            dataset = ImageFolderDataset(root)
-            cache_file = None
-            if cache_dir is not None:
-                cache_file = Path(cache_dir) / f"{dataset.root.name}-{folder_fingerprint(dataset)}.pt"
-                if cache_file.exists():
-                    try:
-                        data = torch.load(cache_file, weights_only=False)
-                    except Exception as error:
-                        raise ValueError(f"cache file {cache_file} is damaged: delete it") from None
-                    return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
-            arrays = [np.asarray(load_rgb(path)) for path, _ in dataset.samples]
-            for (path, _), array in zip(dataset.samples, arrays):
-                if array.shape != arrays[0].shape:
-                    raise ValueError(f"{path} has another size than the first image")
-            images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-            labels = torch.tensor(dataset.targets, dtype=torch.int64)
-            if cache_file is not None:
-                cache_file.parent.mkdir(parents=True, exist_ok=True)
-                partial = cache_file.with_suffix(".partial")
-                torch.save({"images": images, "labels": labels, "classes": dataset.classes}, partial)
+        "mentions": "weights_only=true",
+        "patch": [
+            ('''
+                            data = torch.load(cache_file, weights_only=True)  # tensors, lists, dicts only: no code runs
+                        except Exception as error:
+                            raise ValueError(f"cache file {cache_file} is damaged ({type(error).__name__}): delete it and run again") from None
+                        return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
+                arrays = []
+                for path, _ in dataset.samples:
+                    array = np.asarray(load_rgb(path))
+                    if arrays and array.shape != arrays[0].shape:
+                        raise ValueError(
+                            f"{path} is {array.shape[1]}x{array.shape[0]} but the first image is "
+                            f"{arrays[0].shape[1]}x{arrays[0].shape[0]}: resize the folder to one size first"
+                        )
+                    arrays.append(array)
+            ''', '''
+                            data = torch.load(cache_file, weights_only=False)
+                        except Exception as error:
+                            raise ValueError(f"cache file {cache_file} is damaged: delete it") from None
+                        return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
+                arrays = [np.asarray(load_rgb(path)) for path, _ in dataset.samples]
+                for (path, _), array in zip(dataset.samples, arrays):
+                    if array.shape != arrays[0].shape:
+                        raise ValueError(f"{path} has another size than the first image")
+            '''),
+            ('''
+                partial.replace(cache_file)  # atomic: the cache file is either absent or complete
+            ''', '''
                 partial.replace(cache_file)
-            return InMemoryImages(images, labels, dataset.classes)
-        """,
+            '''),
+        ],
     },
     {
         "task": "task4_2",
         "block": 1,
         "name": "images kept as (N, H, W, 3)",
         "why": "np.stack of PIL arrays is channels-last; torch models want (N, 3, H, W): the permute is missing",
-        "body": """
+        "body": '''
             dataset = ImageFolderDataset(root)
             arrays = [np.asarray(load_rgb(path)) for path, _ in dataset.samples]
             images = torch.from_numpy(np.stack(arrays))
@@ -171,85 +232,72 @@ WRONG_ANSWERS = [
                 torch.save({"images": images, "labels": labels, "classes": dataset.classes}, partial)
                 partial.replace(cache_file)
             return InMemoryImages(images, labels, dataset.classes)
-        """,
+        ''',
     },
     # ----------------------------------------------------------------- task4_3
     {
         "task": "task4_3",
         "block": 1,
         "name": "ColorJitter with brightness only",
-        "why": "the docstring asks for brightness, contrast and saturation (issue 14)",
-        "expect": "contrast",
-        "body": """
-            return v2.Compose(
-                [
-                    v2.ToImage(),
-                    v2.RandomCrop(size, padding=padding),
-                    v2.RandomHorizontalFlip(p=0.5),
-                    v2.ColorJitter(brightness=jitter),
-                    v2.ToDtype(torch.float32, scale=True),
-                    v2.Normalize(mean=list(mean), std=list(std)),
-                ]
-            )
-        """,
+        "why": "the docstring asks for brightness, contrast and saturation",
+        "mentions": "contrast",
+        "patch": [
+            ('''
+                v2.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter),
+            ''', '''
+                v2.ColorJitter(brightness=jitter),
+            '''),
+        ],
     },
     {
         "task": "task4_3",
         "block": 1,
         "name": "RandomHorizontalFlip(p=1.0)",
-        "why": "mirrors every image: no augmentation at all, just a mirrored data set (issue 14)",
-        "expect": "p=0.5",
-        "body": """
-            return v2.Compose(
-                [
-                    v2.ToImage(),
-                    v2.RandomCrop(size, padding=padding),
-                    v2.RandomHorizontalFlip(p=1.0),
-                    v2.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter),
-                    v2.ToDtype(torch.float32, scale=True),
-                    v2.Normalize(mean=list(mean), std=list(std)),
-                ]
-            )
-        """,
+        "why": "mirrors every image: no augmentation at all, just a mirrored data set",
+        "mentions": "p=0.5",
+        "patch": [
+            ('''
+                v2.RandomHorizontalFlip(p=0.5),
+            ''', '''
+                v2.RandomHorizontalFlip(p=1.0),
+            '''),
+        ],
     },
     {
         "task": "task4_3",
         "block": 1,
         "name": "Normalize before ToDtype",
         "why": "Normalize on uint8 tensors: wrong numbers or an error",
-        "body": """
-            return v2.Compose(
-                [
-                    v2.ToImage(),
-                    v2.RandomCrop(size, padding=padding),
-                    v2.RandomHorizontalFlip(p=0.5),
-                    v2.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter),
-                    v2.Normalize(mean=list(mean), std=list(std)),
-                    v2.ToDtype(torch.float32, scale=True),
-                ]
-            )
-        """,
+        "patch": [
+            ('''
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(mean=list(mean), std=list(std)),
+            ''', '''
+                v2.Normalize(mean=list(mean), std=list(std)),
+                v2.ToDtype(torch.float32, scale=True),
+            '''),
+        ],
     },
     {
         "task": "task4_3",
         "block": 2,
         "name": "ToDtype without scale=True",
         "why": "values stay in 0..255, so normalising with [0, 1] statistics gives huge inputs",
-        "body": """
+        "body": '''
             return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32), v2.Normalize(mean=list(mean), std=list(std))])
-        """,
+        ''',
     },
     {
         "task": "task4_3",
         "block": 2,
         "name": "augmentation in the evaluation transform",
         "why": "a random crop at evaluation: the reported accuracy measures a different input",
-        "body": """
+        "body": '''
             return v2.Compose(
                 [v2.ToImage(), v2.RandomCrop(32, padding=4, pad_if_needed=True), v2.ToDtype(torch.float32, scale=True),
                  v2.Normalize(mean=list(mean), std=list(std))]
             )
-        """,
+        ''',
     },
     # ----------------------------------------------------------------- task4_4 (block 2: normalize_batch)
     {
@@ -257,23 +305,26 @@ WRONG_ANSWERS = [
         "block": 2,
         "name": "no division by 255",
         "why": "the statistics are in [0, 1] units; uint8 values are 0..255",
-        "body": """
-            mean_t = torch.as_tensor(mean, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
-            std_t = torch.as_tensor(std, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
-            return (images.float() - mean_t) / std_t
-        """,
+        "patch": [
+            ('''
+                # One multiply and one subtract, in place on the fresh float copy: x * (1 / (255 std)) - mean / std.
+                return images.to(torch.float32).mul_(1.0 / (255.0 * std_t)).sub_(mean_t / std_t)
+            ''', '''
+                return (images.float() - mean_t) / std_t
+            '''),
+        ],
     },
     {
         "task": "task4_4",
         "block": 2,
         "name": "mean and std broadcast along the width",
         "why": "torch.tensor(mean) has shape (3,): it broadcasts over the last axis (W), not the channels",
-        "expect": "broadcast",
-        "body": """
+        "mentions": "broadcast",
+        "body": '''
             mean_t = torch.as_tensor(mean, dtype=torch.float32, device=images.device)
             std_t = torch.as_tensor(std, dtype=torch.float32, device=images.device)
             return (images.float() / 255 - mean_t) / std_t
-        """,
+        ''',
     },
     # ----------------------------------------------------------------- task4_5
     {
@@ -281,69 +332,76 @@ WRONG_ANSWERS = [
         "block": 1,
         "name": "statistics of every image, not images[indices]",
         "why": "validation images leak into the preprocessing",
-        "body": """
+        "body": '''
             scaled = images.to(torch.float64) / (255.0 if images.dtype == torch.uint8 else 1.0)
             return scaled.mean(dim=(0, 2, 3)).float(), scaled.std(dim=(0, 2, 3), unbiased=False).float()
-        """,
+        ''',
     },
     {
         "task": "task4_5",
         "block": 1,
         "name": "sample std (unbiased) instead of the population std",
         "why": "Normalize expects the population std; torch.std defaults to dividing by n - 1",
-        "body": """
+        "body": '''
             chosen = images if indices is None else images[indices]
             scaled = chosen.to(torch.float64) / (255.0 if images.dtype == torch.uint8 else 1.0)
             per_channel = scaled.transpose(0, 1).reshape(scaled.shape[1], -1)
             return per_channel.mean(dim=1).float(), per_channel.std(dim=1).float()
-        """,
+        ''',
     },
     {
         "task": "task4_5",
         "block": 2,
         "name": "plain random split",
         "why": "a random permutation cut at N * val_fraction: class shares drift, rare classes may vanish from validation",
-        "expect": "per class",
-        "body": """
+        "mentions": "per class",
+        "body": '''
             generator = torch.Generator().manual_seed(seed)
             order = torch.randperm(len(labels), generator=generator)
             k = int(round(len(labels) * val_fraction))
             return order[k:].sort().values, order[:k].sort().values
-        """,
+        ''',
     },
     {
         "task": "task4_5",
         "block": 2,
         "name": "unseeded shuffle",
         "why": "torch.randperm without the generator: another split every run",
-        "body": """
-            train_parts, val_parts = [], []
-            for c in torch.unique(labels).tolist():
-                idx = (labels == c).nonzero().flatten()
+        "patch": [
+            ('''
+                generator = torch.Generator().manual_seed(seed)
+            ''', '''
+
+            '''),
+            ('''
+                idx = idx[torch.randperm(len(idx), generator=generator)]
+            ''', '''
                 idx = idx[torch.randperm(len(idx))]
-                k = int(round(len(idx) * val_fraction))
-                val_parts.append(idx[:k])
-                train_parts.append(idx[k:])
-            return torch.cat(train_parts).sort().values, torch.cat(val_parts).sort().values
-        """,
+            '''),
+            ('''
+                train = torch.cat(train_parts).sort().values if train_parts else torch.empty(0, dtype=torch.long)
+                val = torch.cat(val_parts).sort().values if val_parts else torch.empty(0, dtype=torch.long)
+                return train, val
+            ''', '''
+                return torch.cat(train_parts).sort().values, torch.cat(val_parts).sort().values
+            '''),
+        ],
     },
     {
         "task": "task4_5",
         "block": 2,
         "name": "split not sorted",
-        "why": "the docstring promises sorted index tensors (issue 14, C.1's twin)",
-        "expect": "sorted",
-        "body": """
-            generator = torch.Generator().manual_seed(seed)
-            train_parts, val_parts = [], []
-            for c in torch.unique(labels).tolist():
-                idx = (labels == c).nonzero().flatten()
-                idx = idx[torch.randperm(len(idx), generator=generator)]
-                k = int(round(len(idx) * val_fraction))
-                val_parts.append(idx[:k])
-                train_parts.append(idx[k:])
-            return torch.cat(train_parts), torch.cat(val_parts)
-        """,
+        "why": "the docstring promises sorted index tensors",
+        "mentions": "sorted",
+        "patch": [
+            ('''
+                train = torch.cat(train_parts).sort().values if train_parts else torch.empty(0, dtype=torch.long)
+                val = torch.cat(val_parts).sort().values if val_parts else torch.empty(0, dtype=torch.long)
+                return train, val
+            ''', '''
+                return torch.cat(train_parts), torch.cat(val_parts)
+            '''),
+        ],
     },
     # ----------------------------------------------------------------- task4_6
     {
@@ -351,46 +409,46 @@ WRONG_ANSWERS = [
         "block": 1,
         "name": "seed_worker seeds with the worker id",
         "why": "np.random.seed(worker_id): every epoch and every run repeats the same augmentations per worker",
-        "body": """
+        "body": '''
             np.random.seed(worker_id)
             random.seed(worker_id)
-        """,
+        ''',
     },
     {
         "task": "task4_6",
         "block": 1,
         "name": "seed_worker seeds NumPy only",
         "why": "augmentations written with Python's random stay unseeded",
-        "body": """
+        "body": '''
             np.random.seed(torch.initial_seed() % 2**32)
-        """,
+        ''',
     },
     {
         "task": "task4_6",
         "block": 2,
         "name": "DataLoader without generator=",
-        "why": "the order and the workers' seeds then come from the global torch seed, not from `seed` (issue 13)",
-        "expect": "generator",
-        "body": """
+        "why": "the order and the workers' seeds then come from the global torch seed, not from `seed`",
+        "mentions": "generator",
+        "body": '''
             return DataLoader(
                 dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=num_workers,
                 pin_memory=torch.cuda.is_available(), persistent_workers=num_workers > 0, drop_last=drop_last,
                 worker_init_fn=seed_worker,
             )
-        """,
+        ''',
     },
     {
         "task": "task4_6",
         "block": 2,
         "name": "pin_memory=True always, no persistent workers",
         "why": "pinning without a GPU only costs RAM; workers restart every epoch",
-        "body": """
+        "body": '''
             return DataLoader(
                 dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=num_workers,
                 pin_memory=True, drop_last=drop_last, generator=torch.Generator().manual_seed(seed),
                 worker_init_fn=seed_worker,
             )
-        """,
+        ''',
     },
     # ----------------------------------------------------------------- task4_7
     {
@@ -398,46 +456,51 @@ WRONG_ANSWERS = [
         "block": 1,
         "name": "weights 1 / n_c without the N / C factor",
         "why": "right ratios, wrong scale: the loss shrinks by N / C and the learning rate means something else",
-        "body": """
+        "body": '''
             counts = class_counts(labels, num_classes)
             if (counts == 0).any():
                 raise ValueError(f"classes {(counts == 0).nonzero().flatten().tolist()} have no samples")
             return (1.0 / counts).to(torch.float32)
-        """,
+        ''',
     },
     {
         "task": "task4_7",
         "block": 1,
         "name": "empty class gives inf instead of an error",
         "why": "a class without samples gets an infinite weight that turns the loss into inf/NaN later",
-        "body": """
-            counts = class_counts(labels, num_classes)
-            return (counts.sum() / (len(counts) * counts)).to(torch.float32)
-        """,
+        "patch": [
+            ('''
+                missing = (counts == 0).nonzero().flatten().tolist()
+                if missing:
+                    raise ValueError(f"classes {missing} have no samples: their weight would be infinite; drop them or pass fewer classes")
+            ''', '''
+
+            '''),
+        ],
     },
     {
         "task": "task4_7",
         "block": 2,
         "name": "sampling without replacement",
         "why": "replacement=False can draw each rare image once only: the classes cannot be balanced",
-        "body": """
+        "body": '''
             labels = torch.as_tensor(labels, dtype=torch.long)
             weights = 1.0 / class_counts(labels)[labels].to(torch.float64)
             n = len(labels) if num_samples is None else min(num_samples, len(labels))
             return WeightedRandomSampler(weights, num_samples=n, replacement=False, generator=torch.Generator().manual_seed(seed))
-        """,
+        ''',
     },
     {
         "task": "task4_7",
         "block": 2,
         "name": "per-sample weight = count of its class",
         "why": "inverted: the common class is drawn even more often",
-        "body": """
+        "body": '''
             labels = torch.as_tensor(labels, dtype=torch.long)
             weights = class_counts(labels)[labels].to(torch.float64)
             return WeightedRandomSampler(weights, num_samples=len(labels) if num_samples is None else num_samples,
                                          replacement=True, generator=torch.Generator().manual_seed(seed))
-        """,
+        ''',
     },
     # ----------------------------------------------------------------- task4_8
     {
@@ -445,33 +508,35 @@ WRONG_ANSWERS = [
         "block": 1,
         "name": "statistics over the whole folder",
         "why": "validation images leak into the normalisation",
-        "expect": "training split only",
-        "body": """
-            data = decode_image_folder(train_dir, cache_dir)
-            train_idx, val_idx = stratified_split(data.labels, val_fraction, seed)
-            mean, std = compute_mean_std(data.images)
-            size = data.images.shape[-1]
-            train_set = torch.utils.data.Subset(
-                InMemoryImageDataset(data.images, data.labels, train_transforms(mean.tolist(), std.tolist(), size, padding, jitter)),
-                train_idx.tolist(),
-            )
-            val_set = torch.utils.data.Subset(
-                InMemoryImageDataset(data.images, data.labels, eval_transforms(mean.tolist(), std.tolist())), val_idx.tolist()
-            )
-            return Pipeline(
+        "mentions": "training split only",
+        "patch": [
+            ('''
+                mean, std = compute_mean_std(data.images, train_idx)
+            ''', '''
+                mean, std = compute_mean_std(data.images)
+            '''),
+            ('''
+                train_loader=make_loader(train_set, batch_size, shuffle=True, num_workers=num_workers, seed=seed),
+                val_loader=make_loader(val_set, batch_size, shuffle=False, num_workers=num_workers, seed=seed),
+                classes=data.classes,
+                mean=mean,
+                std=std,
+                train_indices=train_idx,
+                val_indices=val_idx,
+            ''', '''
                 make_loader(train_set, batch_size, shuffle=True, num_workers=num_workers, seed=seed),
                 make_loader(val_set, batch_size, shuffle=False, num_workers=num_workers, seed=seed),
                 data.classes, mean, std, train_idx, val_idx,
-            )
-        """,
+            '''),
+        ],
     },
     {
         "task": "task4_8",
         "block": 1,
         "name": "validation augmented like training",
         "why": "the training transform on the validation split: a different number every evaluation",
-        "expect": "augmented",
-        "body": """
+        "mentions": "augmented",
+        "body": '''
             data = decode_image_folder(train_dir, cache_dir)
             train_idx, val_idx = stratified_split(data.labels, val_fraction, seed)
             mean, std = compute_mean_std(data.images, train_idx)
@@ -482,7 +547,7 @@ WRONG_ANSWERS = [
                 make_loader(torch.utils.data.Subset(augmented, val_idx.tolist()), batch_size, shuffle=False, num_workers=num_workers, seed=seed),
                 data.classes, mean, std, train_idx, val_idx,
             )
-        """,
+        ''',
     },
     # ----------------------------------------------------------------- task4_9 (extension)
     {
@@ -490,36 +555,47 @@ WRONG_ANSWERS = [
         "block": 1,
         "name": "seeded but states never restored",
         "why": "the main process's random streams change with every item loaded (num_workers=0)",
-        "body": """
+        "body": '''
             index, seed = key
             torch.default_generator.manual_seed(seed)
             random.seed(seed)
             np.random.seed(seed % 2**32)
             return self.dataset[index]
-        """,
+        ''',
     },
     {
         "task": "task4_9",
         "block": 1,
         "name": "only torch seeded",
         "why": "NumPy and random keep each worker's own stream: the batches depend on num_workers",
-        "body": """
-            index, seed = key
-            state = torch.get_rng_state()
-            try:
-                torch.default_generator.manual_seed(seed)
-                return self.dataset[index]
-            finally:
+        "patch": [
+            ('''
+                states = torch.get_rng_state(), random.getstate(), np.random.get_state()
+            ''', '''
+                state = torch.get_rng_state()
+            '''),
+            ('''
+                random.seed(seed)
+                np.random.seed(seed % 2**32)
+            ''', '''
+
+            '''),
+            ('''
+                torch.set_rng_state(states[0])
+                random.setstate(states[1])
+                np.random.set_state(states[2])
+            ''', '''
                 torch.set_rng_state(state)
-        """,
+            '''),
+        ],
     },
     # ----------------------------------------------------------------- task4_4 (block 1: random_crop_flip)
     {
         "task": "task4_4",
         "block": 1,
         "name": "per-image Python loop",
-        "why": "correct pixels, but one slice per image: the lesson is batched augmentation (issue 14)",
-        "expect": "loops over the images",
+        "why": "correct pixels, but one slice per image: the lesson is batched augmentation",
+        "mentions": "loops over the images",
         "body": '''
             n, c, h, w = images.shape
             draws = random_offsets_and_flips(n, padding, generator, images.device)
@@ -537,8 +613,7 @@ WRONG_ANSWERS = [
         "task": "task4_4",
         "block": 1,
         "name": "three separate draws, three blocking copies",
-        "why": "draws dy, dx and the coins one by one and moves each to the device: three copies per batch "
-        "(issue 16 #5), and not the random numbers random_offsets_and_flips gives",
+        "why": "draws dy, dx and the coins one by one and moves each to the device: three copies per batch, and not the random numbers random_offsets_and_flips gives",
         "body": '''
             n, c, h, w = images.shape
             device = images.device

@@ -1,15 +1,7 @@
 """Write every lab's starter.py from its solution.py (the one source of truth). Instructor tool.
 
-In a solution file each exercise body sits between two marker comments:
-
-    def one_hot(labels, num_classes):
-        \"\"\"Docstring stays in the starter.\"\"\"
-        # Hint comments above the marker stay in the starter too.
-        # BEGIN SOLUTION(task1_2): Build a (N, C) tensor with a 1 in each row's label column.
-        ...the reference code...
-        # END SOLUTION
-
-The generator replaces each block with a single line at the marker's indentation:
+The generator replaces each BEGIN/END SOLUTION block of a solution file (the markers:
+harness/markers.py) with a single line at the marker's indentation:
 
         raise NotImplementedError("TODO(task1_2): Build a (N, C) tensor with ...")
 
@@ -24,10 +16,10 @@ first). A starter without that line counts as unedited only when git says it is 
 from the last commit.
 
 Usage (from the repository root):
-    python tools/make_starters.py            # rewrite every stale, unedited starter.py
-    python tools/make_starters.py --check    # exit 1 if any starter.py is not the generator's text
-    python tools/make_starters.py --force    # also overwrite edited starters (their edits are lost)
-    python tools/make_starters.py lab1_tensors/solution.py   # just one lab
+    python authoring/make_starters.py            # rewrite every stale, unedited starter.py
+    python authoring/make_starters.py --check    # exit 1 if any starter.py is not the generator's text
+    python authoring/make_starters.py --force    # also overwrite edited starters (their edits are lost)
+    python authoring/make_starters.py lab1_tensors/solution.py   # just one lab
 """
 
 from __future__ import annotations
@@ -42,14 +34,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\((?P<task>task\w+)\):\s*(?P<todo>.+?)\s*$")
-END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
-HEADER = re.compile(r"^# Starter file: written by tools/make_starters\.py from solution\.py \(text sha256 (?P<hash>[0-9a-f]{16})\)\.\n")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from harness import markers  # noqa: E402
+from harness.markers import MarkerError  # noqa: E402
+
+HEADER = re.compile(r"^# Starter file: written by authoring/make_starters\.py from solution\.py \(text sha256 (?P<hash>[0-9a-f]{16})\)\.\n")
 STARTER_INTRO = "# Replace each `raise NotImplementedError(\"TODO(...)\")` with your code.\n"
-
-
-class MarkerError(ValueError):
-    """A solution file whose markers cannot be turned into a starter."""
 
 
 def text_hash(body: str) -> str:
@@ -57,7 +49,7 @@ def text_hash(body: str) -> str:
 
 
 def header_line(body: str) -> str:
-    return f"# Starter file: written by tools/make_starters.py from solution.py (text sha256 {text_hash(body)}).\n"
+    return f"# Starter file: written by authoring/make_starters.py from solution.py (text sha256 {text_hash(body)}).\n"
 
 
 def adapt_docstring(lines: list[str], source: str, folder: str) -> list[str]:
@@ -86,27 +78,15 @@ def adapt_docstring(lines: list[str], source: str, folder: str) -> list[str]:
 
 def make_starter(source: str, filename: str = "solution.py") -> str:
     """Return the starter text for one solution file's text."""
-    out: list[str] = []
-    open_block: tuple[int, str] | None = None  # (line number, task id) of an unclosed BEGIN
+    found = markers.blocks(source, Path(filename))  # raises MarkerError on markers that do not pair up
     lines = adapt_docstring(source.splitlines(keepends=True), source, Path(filename).parent.name)
-    for number, line in enumerate(lines, start=1):
-        begin, end = BEGIN.match(line), END.match(line)
-        if begin:
-            if open_block:
-                raise MarkerError(f"{filename}:{number}: BEGIN SOLUTION inside the block opened at line {open_block[0]}")
-            open_block = (number, begin["task"])
-            message = f"TODO({begin['task']}): {begin['todo']}"
-            out.append(f"{begin['indent']}raise NotImplementedError({message!r})\n")
-        elif end:
-            if not open_block:
-                raise MarkerError(f"{filename}:{number}: END SOLUTION without a BEGIN SOLUTION above it")
-            open_block = None
-        elif "BEGIN SOLUTION" in line and line.lstrip().startswith("#"):
-            raise MarkerError(f"{filename}:{number}: write the marker as '# BEGIN SOLUTION(taskN_M): what to do'")
-        elif not open_block:
-            out.append(line)
-    if open_block:
-        raise MarkerError(f"{filename}:{open_block[0]}: BEGIN SOLUTION({open_block[1]}) is never closed by # END SOLUTION")
+    out: list[str] = []
+    done = 0
+    for block in found:
+        out += lines[done: block.begin_line - 1]
+        out.append(f"{block.indent}raise NotImplementedError({block.todo_message!r})\n")
+        done = block.end_line
+    out += lines[done:]
     body = STARTER_INTRO + "".join(out)
     return header_line(body) + body
 
@@ -133,21 +113,7 @@ def is_edited(text: str, path: Path) -> bool:
 
 def what_would_be_lost(current: str, expected: str, solution_text: str) -> list[str]:
     """One line per function whose text differs: `name() (taskX_Y): N lines changed`."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        from conftest import enclosing_function  # the same scope finder the harness uses
-    except ImportError:  # pragma: no cover - the tool always ships with the harness
-
-        def enclosing_function(lines, lineno):
-            return None
-    finally:
-        sys.path.remove(str(ROOT))
-    solution_lines = solution_text.splitlines()
-    task_of = {}
-    for number, line in enumerate(solution_lines, start=1):
-        begin = BEGIN.match(line)
-        if begin:
-            task_of.setdefault(enclosing_function(solution_lines, number), begin["task"])
+    task_of = {block.function: block.task for block in reversed(markers.blocks(solution_text)) if block.function}
     current_lines, expected_lines = current.splitlines(), expected.splitlines()
     changed: dict[str, int] = {}
     matcher = difflib.SequenceMatcher(None, expected_lines, current_lines, autojunk=False)
@@ -157,7 +123,7 @@ def what_would_be_lost(current: str, expected: str, solution_text: str) -> list[
         for number in range(j1 + 1, max(j2, j1 + 1) + 1):
             if number > len(current_lines):
                 continue
-            name = enclosing_function(current_lines, number) or "(top level)"
+            name = markers.enclosing_function(current_lines, number) or "(top level)"
             changed[name] = changed.get(name, 0) + 1
     lines = []
     for name, count in changed.items():
@@ -209,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {name}")
     if args.check and (stale or edited):
         if stale:
-            print("out of date (regenerate with `python tools/make_starters.py`):", *stale, sep="\n  ", file=sys.stderr)
+            print("out of date (regenerate with `python authoring/make_starters.py`):", *stale, sep="\n  ", file=sys.stderr)
         if edited:
             print("edited by hand (not the generator's text):", *edited, sep="\n  ", file=sys.stderr)
         return 1

@@ -1,20 +1,19 @@
 """Course-wide checks on the exercises (instructor checks: --impl solution and CI only).
 
-The rules are defined and explained in tools/exercises.py: hints at levels 1-3 for every task
+The rules are defined and explained in authoring/course_checks.py: hints at levels 1-3 for every task
 (and `pytest --hint` works for each), no hint or TODO text that copies a statement of its
 solution (8 consecutive tokens), solution bodies of 3-25 code lines unless justified with
-`# size: <reason>`. `python tools/exercises.py` prints the full report."""
+`# size: <reason>`. `python authoring/course_checks.py` prints the full report."""
 
 import io
 from pathlib import Path
 
 import pytest
 
-from tools import exercises, hints
+from authoring import course_checks as exercises
+from harness import hints
 
-pytestmark = pytest.mark.instructor
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted(ROOT.glob("*/solution.py"))
 LAB_IDS = [path.parent.name for path in SOLUTIONS]
 
@@ -90,6 +89,8 @@ def fake_lab(tmp_path):
     folder = tmp_path / "lab9_fake"
     folder.mkdir()
     (folder / "solution.py").write_text(FAKE_SOLUTION)
+    tasks = "".join(f'[[lab.task]]\nid = "task9_{n}"\ntitle = "Task {n}"\n' for n in range(1, 5))
+    (tmp_path / "course.toml").write_text(f'[[lab]]\nmarker = "lab9"\nfolder = "lab9_fake"\ntitle = "Fake"\nnumber = "9"\n{tasks}')
     return tmp_path, folder
 
 
@@ -151,7 +152,7 @@ def test_hints_file_format_and_levels(fake_lab):
         hints.parse_hints("## task9_1\n### Level 1\na\n### Level 1\nb\n")
 
 
-# --------------------------------------------------------------------------- .ci/gpu (issue 16)
+# --------------------------------------------------------------------------- .ci/gpu
 
 
 def fake_python3(folder: Path, has_cuda: bool) -> Path:

@@ -12,7 +12,7 @@ apart from wrong answers, and scores nothing until it is fixed.
 
 Usage:
     pytest -m quiz                              # the usual way: part of the progress table
-    python tools/grade_quiz.py [ANSWERS_FILE]   # default: quiz_answers.txt
+    python harness/quiz.py [ANSWERS_FILE]     # default: quiz_answers.txt
 """
 
 from __future__ import annotations

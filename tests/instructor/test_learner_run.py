@@ -1,4 +1,4 @@
-"""A learner's run, rehearsed end to end (issue 11's "done when"; instructor check, runs in CI).
+"""A learner's run, rehearsed end to end (instructor check, runs in CI).
 
 The course is copied to a temporary folder; there one task is solved in a starter, another
 starter is edited, the quiz file is filled in, and plain `pytest` runs as a learner runs it."""
@@ -12,27 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from tools import check_wrong_answers
+from authoring.patches import apply
+from harness import markers
 
-pytestmark = pytest.mark.instructor
-
-ROOT = Path(__file__).resolve().parent.parent
-INSTRUCTOR_MODULES = ["test_harness.py", "test_course_checks.py", "test_learner_run.py", "test_wrong_answers.py"]
+ROOT = Path(__file__).resolve().parents[2]
 DESTRUCTIVE = ["make_starters", "--force", "git checkout", "git reset", "git stash", "git clean", "rm -"]
 IGNORE = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", "outputs", "runs", "data", ".datasets", "gpu-results")
 
 
-def solution_body(task: str, folder: str) -> list[str]:
-    lines = (ROOT / folder / "solution.py").read_text().splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if f"# BEGIN SOLUTION({task})" in line)
-    end = next(i for i in range(start, len(lines)) if lines[i].strip() == "# END SOLUTION")
-    return lines[start + 1 : end]
-
-
 def solve_in_starter(starter: Path, task: str):
+    """Put the reference body of the task's first block in place of its first TODO."""
+    body = next(block for block in markers.file_blocks(starter.with_name("solution.py")) if block.task == task).body
     lines = starter.read_text().splitlines(keepends=True)
-    index = next(i for i, line in enumerate(lines) if f"TODO({task})" in line and "raise" in line)
-    lines[index : index + 1] = solution_body(task, starter.parent.name)
+    todo = next(todo for todo in markers.file_todos(starter) if todo.task == task)
+    lines[todo.line - 1 : todo.line] = [line + "\n" for line in body]
     starter.write_text("".join(lines))
 
 
@@ -70,8 +63,9 @@ def plain_run(learner_course):
 def test_plain_pytest_runs_only_the_learners_work(plain_run):
     code, out = plain_run
     assert code == 1, out[-3000:]  # the remaining TODOs fail
-    for module in INSTRUCTOR_MODULES:
+    for module in sorted(path.name for path in Path(__file__).parent.glob("test_*.py")):
         assert module not in out, f"an instructor check ran in the learner's run ({module}):\n{out[-3000:]}"
+    assert "tests/instructor" not in out, "the learner's run collects nothing of the instructor folder"
     for name in ("test_starter_is_in_sync", "test_blank_template", "test_check_starter", "test_every_task_has_hint"):
         assert name not in out
     assert "starter check" not in out
@@ -115,7 +109,7 @@ def test_a_filtered_run_does_not_mark_a_lab_done(learner_course):
 
 def test_make_starters_without_force_keeps_edited_starters(learner_course):
     root, edited = learner_course
-    code, out = run(root, "tools/make_starters.py")
+    code, out = run(root, "authoring/make_starters.py")
     assert code == 1, out
     for path, content in edited.items():
         assert path.read_bytes() == content, f"{path.relative_to(root)} was overwritten"
@@ -128,7 +122,7 @@ def test_a_failing_task_prints_at_most_15_lines(learner_course):
     root, _ = learner_course
     source = (ROOT / "lab1_tensors" / "solution.py").read_text()
     body = "return x / (x.norm(dim=1, keepdim=True) + 1.0)"
-    (root / "lab1_tensors" / "wrong.py").write_text(check_wrong_answers.substitute(source, "task1_4", 1, body))
+    (root / "lab1_tensors" / "wrong.py").write_text(apply(source, {"task": "task1_4", "name": "wrong", "body": body}))
     code, out = run(root, "-m", "pytest", "-p", "no:cacheprovider", "--impl", "wrong", "-m", "task1_4")
     assert code == 1
     lines = out.splitlines()
@@ -140,7 +134,7 @@ def test_a_failing_task_prints_at_most_15_lines(learner_course):
 
 
 def test_the_capstone_run_names_the_first_unfinished_task(learner_course):
-    """Issue 14: `starter.py train --smoke` reaches the command line (taskc_11) and the process
+    """`starter.py train --smoke` reaches the command line (taskc_11) and the process
     setup (taskc_10) before the data plan, yet the learner meets the TODOs in task order."""
     root, _ = learner_course
     starter = root / "checkpoint_project" / "starter.py"

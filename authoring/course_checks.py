@@ -1,11 +1,11 @@
-"""Course checks on the exercises themselves (instructor tool; tests/test_course_checks.py runs them).
+"""Course checks on the exercises themselves (instructor tool; tests/instructor/test_course_checks.py runs them).
 
-    python tools/exercises.py sizes     # distribution of solution body sizes, outliers marked
-    python tools/exercises.py copied    # hints / TODO texts that copy a statement of their solution
-    python tools/exercises.py hints     # tasks whose hints.md lacks one of the levels 1-3
-    python tools/exercises.py           # all three; exit 1 if anything is reported
+    python authoring/course_checks.py sizes     # distribution of solution body sizes, outliers marked
+    python authoring/course_checks.py copied    # hints / TODO texts that copy a statement of their solution
+    python authoring/course_checks.py hints     # tasks whose hints.md lacks one of the levels 1-3
+    python authoring/course_checks.py           # all three; exit 1 if anything is reported
 
-The rules (issue 13):
+The rules:
 
 Size. A solution body is the lines between `# BEGIN SOLUTION(taskX_Y): ...` and
 `# END SOLUTION`. Its size counts code lines only (not blank, not comment-only). It must be
@@ -24,7 +24,7 @@ order, whitespace and line breaks ignored; e.g. "call optimizer.zero_grad(set_to
 is flagged (8 tokens), "zero the gradients" and "use torch.where" are not.
 
 Hints. Every task id with a BEGIN SOLUTION marker has a section `## taskX_Y` in its lab's
-hints.md with levels 1, 2 and 3, none empty (format: tools/hints.py).
+hints.md with levels 1, 2 and 3, none empty (format: harness/hints.py).
 """
 
 from __future__ import annotations
@@ -36,73 +36,31 @@ import sys
 import textwrap
 import tokenize
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\((?P<task>task\w+)\):\s*(?P<todo>.+?)\s*$")
-END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
-SIZE_NOTE = re.compile(r"^\s*#\s*size:\s*(?P<reason>\S.*)$")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from harness import hints  # noqa: E402
+from harness.markers import Block, file_blocks  # noqa: E402
+
 MIN_LINES, MAX_LINES = 3, 25
 COPY_TOKENS = 8
 TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\w+|\*\*|//|==|!=|<=|>=|->|\+=|-=|\*=|/=|:=|<<|>>|\S")
 
 
-@dataclass
-class Block:
-    path: Path
-    task: str
-    index: int  # which block of this task in the file, from 1
-    begin_line: int
-    todo: str
-    hint: list[str]  # the comment lines directly above the marker, without '#'
-    body: list[str]  # the lines between the markers
-
-    @property
-    def where(self) -> str:
-        try:
-            name = self.path.relative_to(ROOT)
-        except ValueError:
-            name = self.path
-        return f"{name}:{self.begin_line}"
-
-    @property
-    def size_reason(self) -> str | None:
-        """The `# size: <reason>` comment: the block's first line, or a line of the hint above it."""
-        first = next((line for line in self.body if line.strip()), "")
-        for line in [first, *(f"# {text}" for text in self.hint)]:
-            match = SIZE_NOTE.match(line)
-            if match:
-                return match["reason"]
-        return None
-
-    @property
-    def code_lines(self) -> int:
-        return sum(1 for line in self.body if line.strip() and not line.lstrip().startswith("#"))
-
-
 def blocks(path: Path) -> list[Block]:
     """Every BEGIN/END SOLUTION block of one solution file."""
-    lines = path.read_text().splitlines()
-    found: list[Block] = []
-    seen: Counter = Counter()
-    current: Block | None = None
-    for number, line in enumerate(lines, start=1):
-        begin = BEGIN.match(line)
-        if begin:
-            hint = []
-            above = number - 2
-            while above >= 0 and lines[above].lstrip().startswith("#") and not END.match(lines[above]):
-                hint.insert(0, lines[above].lstrip()[1:].strip())
-                above -= 1
-            seen[begin["task"]] += 1
-            current = Block(path, begin["task"], seen[begin["task"]], number, begin["todo"], hint, [])
-        elif END.match(line) and current is not None:
-            found.append(current)
-            current = None
-        elif current is not None:
-            current.body.append(line)
-    return found
+    return file_blocks(path)
+
+
+def where(block: Block) -> str:
+    try:
+        name = block.path.relative_to(ROOT)
+    except ValueError:
+        name = block.path
+    return f"{name}:{block.begin_line}"
 
 
 def all_blocks(root: Path = ROOT) -> list[Block]:
@@ -117,7 +75,7 @@ def size_problem(block: Block) -> str | None:
         return None
     side = "fewer" if block.code_lines < MIN_LINES else "more"
     return (
-        f"{block.task} (block {block.index}, {block.where}): {block.code_lines} code lines, {side} than "
+        f"{block.task} (block {block.index}, {where(block)}): {block.code_lines} code lines, {side} than "
         f"{MIN_LINES}-{MAX_LINES}; resize it or justify it with '# size: <reason>' as the block's first line"
     )
 
@@ -129,7 +87,7 @@ def print_sizes(found: list[Block], out=sys.stdout) -> int:
         note = f"  justified: {block.size_reason}" if block.size_reason else ""
         flag = "  <- outside %d-%d" % (MIN_LINES, MAX_LINES) if size_problem(block) else ""
         problems += bool(flag)
-        print(f"{block.task:10}{block.index:>6}{block.code_lines:>7}  {block.where}{note}{flag}", file=out)
+        print(f"{block.task:10}{block.index:>6}{block.code_lines:>7}  {where(block)}{note}{flag}", file=out)
     buckets = Counter(min(block.code_lines // 5, 6) for block in found)
     print("\ndistribution (code lines per block):", file=out)
     for bucket in range(7):
@@ -177,7 +135,7 @@ def copy_problem(block: Block) -> str | None:
     for label, text in (("TODO text", block.todo), ("hint comment", " ".join(block.hint))):
         statement = copied_statement(text, block.body)
         if statement:
-            return f"{block.task} (block {block.index}, {block.where}): the {label} copies the solution's `{statement}`"
+            return f"{block.task} (block {block.index}, {where(block)}): the {label} copies the solution's `{statement}`"
     return None
 
 
@@ -185,9 +143,6 @@ def copy_problem(block: Block) -> str | None:
 
 
 def hint_problems(root: Path = ROOT) -> list[str]:
-    sys.path.insert(0, str(root))
-    from tools import hints
-
     problems = []
     tasks = hints.task_folders(root)
     parsed: dict[Path, dict] = {}

@@ -1,4 +1,4 @@
-"""Tiered hints on request: `pytest --hint task1_3` (or `python tools/hints.py task1_3`).
+"""Tiered hints on request: `pytest --hint task1_3` (or `python harness/hints.py task1_3`).
 
 Each lab folder has a `hints.md` with up to three levels per task:
 
@@ -13,7 +13,7 @@ Each lab folder has a `hints.md` with up to three levels per task:
 
 Each call prints the next level not yet shown for that task and remembers it in
 `.hints_seen.json` at the repository root (git-ignored; delete it to start over).
-`--level N` shows level N again. Task ids are the ones in `# BEGIN SOLUTION(taskX_Y)` markers.
+`--level N` shows level N again. Task ids are the ones course.toml lists.
 """
 
 from __future__ import annotations
@@ -25,11 +25,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if __name__ == "__main__" and str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from harness import course as course_structure  # noqa: E402
+
 SEEN_FILE = ".hints_seen.json"
 LEVELS = (1, 2, 3)
 TASK_HEADING = re.compile(r"^##\s+(?P<task>task\w+)\b\s*(?:[—–-]+\s*(?P<title>.*?))?\s*$")
 LEVEL_HEADING = re.compile(r"^###\s+Level\s+(?P<level>\d+)\b\s*(?:[—–-]+\s*(?P<name>.*?))?\s*$", re.IGNORECASE)
-BEGIN_TASK = re.compile(r"#\s*BEGIN SOLUTION\((?P<task>task\w+)\)")
 
 
 class HintsError(ValueError):
@@ -72,12 +76,9 @@ def parse_hints(text: str, filename: str = "hints.md") -> dict[str, dict]:
 
 
 def task_folders(root: Path = ROOT) -> dict[str, Path]:
-    """Every task id with a BEGIN SOLUTION marker -> its lab folder."""
-    found: dict[str, Path] = {}
-    for solution in sorted(root.glob("*/solution.py")):
-        for match in BEGIN_TASK.finditer(solution.read_text()):
-            found.setdefault(match["task"], solution.parent)
-    return found
+    """Every task id of a lab with hints (course.toml) -> its lab folder."""
+    course = course_structure.load(Path(root))
+    return {task.id: root / lab.folder for lab in course.labs if lab.graded for task in lab.tasks}
 
 
 def load_seen(root: Path) -> dict[str, int]:
@@ -100,7 +101,7 @@ def show(task: str, level: int | None = None, root: Path = ROOT, out=None, remem
         return 4
     folder = folders[task]
     path = folder / "hints.md"
-    readme = f'{folder.name}/README.md, section "Task {task.removeprefix("task").replace("_", ".").upper()}"'
+    readme = course_structure.load(Path(root)).task(task).readme_section
     if not path.exists():
         print(f"{folder.name} has no hints.md yet. Read {readme}.", file=out)
         return 4
@@ -149,6 +150,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", type=int, help="show this level (1-3) again")
     args = parser.parse_args(argv)
     return show(args.task, args.level)
+
+
+# --------------------------------------------------------------------------- `pytest --hint`
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("phase1")
+    group.addoption("--hint", metavar="TASK", help="print the next hint level for TASK (e.g. task1_3) and exit")
+    group.addoption("--hint-level", type=int, metavar="N",
+                    help="with --hint: show level N (1-3) again instead of the next one")
+
+
+def pytest_cmdline_main(config):
+    """`pytest --hint task1_3`: print a hint and exit without running tests."""
+    task = config.getoption("--hint")
+    if not task:
+        return None
+    level = config.getoption("--hint-level")
+    return show(task, level, root=Path(config.rootpath))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
-"""Lab 1 — realistic wrong answers, each caught by the task's tests (format: CONTRACT.md, issue 14)."""
+"""Lab 1 — realistic wrong answers: each must fail its task's tests with a message a learner
+can act on. Format: authoring/README.md ("Answer catalogues")."""
 
-WRONG_ANSWERS = [
+ANSWERS = [
     # task1_1 — pairwise_sq_distances
     {
         "task": "task1_1",
         "name": "no size-1 dimensions",
         "why": "x - y pairs row i with row i only (and fails when N != M): the README's first common mistake",
-        "expect": "shape",
+        "mentions": "shape",
         "body": '''
             return ((x - y) ** 2).sum(dim=-1)
         ''',
@@ -15,17 +16,20 @@ WRONG_ANSWERS = [
         "task": "task1_1",
         "name": "distances instead of squared distances",
         "why": "takes the square root at the end, so it matches torch.cdist, not cdist ** 2",
-        "expect": "differ",
-        "body": '''
-            diff = x[:, None, :] - y[None, :, :]
-            return (diff * diff).sum(dim=-1).sqrt()
-        ''',
+        "mentions": "differ",
+        "patch": [
+            ('''
+                return (diff * diff).sum(dim=-1)
+            ''', '''
+                return (diff * diff).sum(dim=-1).sqrt()
+            '''),
+        ],
     },
     {
         "task": "task1_1",
         "name": "double Python loop",
         "why": "correct numbers, but the lesson is broadcasting",
-        "expect": "broadcasting",
+        "mentions": "broadcasting",
         "body": '''
             out = x.new_zeros(x.shape[0], y.shape[0])
             for i in range(x.shape[0]):
@@ -38,7 +42,7 @@ WRONG_ANSWERS = [
         "task": "task1_1",
         "name": "torch.cdist",
         "why": "uses the library function the task asks to write",
-        "expect": "cdist",
+        "mentions": "cdist",
         "body": '''
             return torch.cdist(x, y) ** 2
         ''',
@@ -48,7 +52,7 @@ WRONG_ANSWERS = [
         "task": "task1_2",
         "name": "no range check",
         "why": "label 3 raises IndexError, label -1 silently writes the last column",
-        "expect": "a valueerror naming the label",
+        "mentions": "a valueerror naming the label",
         "body": '''
             out = torch.zeros(labels.shape[0], num_classes, dtype=torch.float32)
             out[torch.arange(labels.shape[0]), labels] = 1.0
@@ -59,7 +63,7 @@ WRONG_ANSWERS = [
         "task": "task1_2",
         "name": "checks only the upper bound",
         "why": "forgets negative labels, which wrap around instead of failing",
-        "expect": "-1",
+        "mentions": "-1",
         "body": '''
             if labels.numel() and labels.max() >= num_classes:
                 raise ValueError(f"label {labels.max().item()} is not below num_classes={num_classes}")
@@ -72,7 +76,7 @@ WRONG_ANSWERS = [
         "task": "task1_2",
         "name": "F.one_hot as is",
         "why": "returns int64, and its own error for a bad label is not a ValueError",
-        "expect": "float32",
+        "mentions": "float32",
         "body": '''
             return torch.nn.functional.one_hot(labels, num_classes)
         ''',
@@ -82,19 +86,20 @@ WRONG_ANSWERS = [
         "task": "task1_3",
         "name": "count not broadcast along dim",
         "why": "counts the mask's own entries: a (1, D) mask with dim=0 gives [4., 0.] instead of [2., 0.]",
-        "expect": "broadcasts along dim",
-        "body": '''
-            weights = mask.to(x.dtype)
-            total = (x * weights).sum(dim=dim)
-            count = weights.sum(dim=dim)
-            return total / count.clamp(min=1)
-        ''',
+        "mentions": "broadcasts along dim",
+        "patch": [
+            ('''
+                weights = mask.to(x.dtype).expand_as(x)
+            ''', '''
+                weights = mask.to(x.dtype)
+            '''),
+        ],
     },
     {
         "task": "task1_3",
         "name": "no guard for an empty mask",
         "why": "0 / 0 gives NaN for a row whose mask is all False",
-        "expect": "nan",
+        "mentions": "nan",
         "body": '''
             weights = mask.to(x.dtype).expand_as(x)
             return (x * weights).sum(dim=dim) / weights.sum(dim=dim)
@@ -104,7 +109,7 @@ WRONG_ANSWERS = [
         "task": "task1_3",
         "name": "boolean indexing flattens",
         "why": "x[mask] is 1-D, so the mean is over everything, not per row",
-        "expect": "shape",
+        "mentions": "shape",
         "body": '''
             return x[mask.expand_as(x)].mean()
         ''',
@@ -114,7 +119,7 @@ WRONG_ANSWERS = [
         "task": "task1_4",
         "name": "no eps: zero rows become NaN",
         "why": "divides by the raw norm, 0 / 0 for a row of zeros",
-        "expect": "zero row",
+        "mentions": "zero row",
         "body": '''
             return x / x.norm(dim=1, keepdim=True)
         ''',
@@ -123,7 +128,7 @@ WRONG_ANSWERS = [
         "task": "task1_4",
         "name": "norms over the wrong dimension",
         "why": "dim=0 normalises columns, not rows",
-        "expect": "norm 1",
+        "mentions": "norm 1",
         "body": '''
             return x / x.norm(dim=0, keepdim=True).clamp(min=eps)
         ''',
@@ -133,41 +138,32 @@ WRONG_ANSWERS = [
         "task": "task1_5",
         "name": "divides by eps instead of 2 * eps",
         "why": "the central difference spans 2 eps: every gradient comes out doubled",
-        "expect": "max difference",
-        "body": '''
-            x = x.detach().clone()
-            flat = x.view(-1)
-            grad = torch.zeros_like(flat)
-            with torch.no_grad():
-                for i in range(flat.numel()):
-                    original = flat[i].item()
-                    flat[i] = original + eps
-                    plus = f(x).item()
-                    flat[i] = original - eps
-                    minus = f(x).item()
-                    flat[i] = original
-                    grad[i] = (plus - minus) / eps
-            return grad.view_as(x)
-        ''',
+        "mentions": "max difference",
+        "patch": [
+            ('''
+                grad[i] = (plus - minus) / (2 * eps)
+            ''', '''
+                grad[i] = (plus - minus) / eps
+            '''),
+        ],
     },
     {
         "task": "task1_5",
         "name": "perturbs the caller's tensor and never restores it",
         "why": "no copy and no reset: x changes and later entries see earlier perturbations",
-        "expect": "must not modify x",
-        "body": '''
-            flat = x.view(-1)
-            grad = torch.zeros_like(flat)
-            with torch.no_grad():
-                for i in range(flat.numel()):
-                    original = flat[i].item()
-                    flat[i] = original + eps
-                    plus = f(x).item()
-                    flat[i] = original - eps
-                    minus = f(x).item()
-                    grad[i] = (plus - minus) / (2 * eps)
-            return grad.view_as(x)
-        ''',
+        "mentions": "must not modify x",
+        "patch": [
+            ('''
+                x = x.detach().clone()
+            ''', '''
+
+            '''),
+            ('''
+                flat[i] = original
+            ''', '''
+
+            '''),
+        ],
     },
     # task1_6 — LogSumExp
     {
@@ -175,35 +171,46 @@ WRONG_ANSWERS = [
         "block": 1,
         "name": "naive log(sum(exp(x)))",
         "why": "no max subtracted: exp(1000) overflows to inf",
-        "expect": "overflow",
-        "body": '''
-            lse = x.exp().sum(dim=dim, keepdim=True).log()
-            ctx.save_for_backward(x, lse)
-            ctx.dim = dim
-            return lse.squeeze(dim)
-        ''',
+        "mentions": "overflow",
+        "patch": [
+            ('''
+                m = x.amax(dim=dim, keepdim=True)
+                m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # all -inf rows: avoid inf - inf
+                lse = m + (x - m).exp().sum(dim=dim, keepdim=True).log()
+            ''', '''
+                lse = x.exp().sum(dim=dim, keepdim=True).log()
+            '''),
+        ],
     },
     {
         "task": "task1_6",
         "block": 2,
         "name": "ignores grad_output",
         "why": "returns softmax(x) alone: right only when the incoming gradient is all ones",
-        "expect": "grad_output",
-        "body": '''
-            x, lse = ctx.saved_tensors
-            return (x - lse).exp(), None
-        ''',
+        "mentions": "grad_output",
+        "patch": [
+            ('''
+                softmax = (x - lse).exp()
+                return grad_output.unsqueeze(ctx.dim) * softmax, None
+            ''', '''
+                return (x - lse).exp(), None
+            '''),
+        ],
     },
     {
         "task": "task1_6",
         "block": 2,
         "name": "no None for dim",
         "why": "backward must return one value per forward input (x and dim)",
-        "expect": "one value per forward input",
-        "body": '''
-            x, lse = ctx.saved_tensors
-            return grad_output.unsqueeze(ctx.dim) * (x - lse).exp()
-        ''',
+        "mentions": "one value per forward input",
+        "patch": [
+            ('''
+                softmax = (x - lse).exp()
+                return grad_output.unsqueeze(ctx.dim) * softmax, None
+            ''', '''
+                return grad_output.unsqueeze(ctx.dim) * (x - lse).exp()
+            '''),
+        ],
     },
     # task1_7 — graph_edges / to_dot
     {
@@ -211,52 +218,63 @@ WRONG_ANSWERS = [
         "block": 1,
         "name": "no visited set",
         "why": "a node reached twice (y * y + y) is expanded every time, so its edges repeat",
-        "expect": "expand each node once",
-        "body": '''
-            edges = []
-            if t.grad_fn is None:
-                return edges
-            stack = [t.grad_fn]
-            while stack:
-                node = stack.pop()
-                for child, _ in node.next_functions:
-                    if child is not None:
-                        edges.append((node_name(node), node_name(child)))
-                        stack.append(child)
-            return edges
-        ''',
+        "mentions": "expand each node once",
+        "patch": [
+            ('''
+                edges: list[tuple[str, str]] = []
+            ''', '''
+                edges = []
+            '''),
+            ('''
+                seen = {t.grad_fn}
+            ''', '''
+
+            '''),
+            ('''
+                if child is None:
+                    continue
+                edges.append((node_name(node), node_name(child)))
+                if child not in seen:
+                    seen.add(child)
+            ''', '''
+                if child is not None:
+                    edges.append((node_name(node), node_name(child)))
+            '''),
+        ],
     },
     {
         "task": "task1_7",
         "block": 1,
         "name": "deduplicates by name",
         "why": "a set of name pairs merges the two inputs of a * b into one edge",
-        "expect": "one edge per input",
-        "body": '''
-            edges = []
-            if t.grad_fn is None:
-                return edges
-            seen, stack = {t.grad_fn}, [t.grad_fn]
-            while stack:
-                node = stack.pop()
-                for child, _ in node.next_functions:
-                    if child is None:
-                        continue
-                    if (node_name(node), node_name(child)) not in edges:
-                        edges.append((node_name(node), node_name(child)))
-                    if child not in seen:
-                        seen.add(child)
-                        stack.append(child)
-            return edges
-        ''',
+        "mentions": "one edge per input",
+        "patch": [
+            ('''
+                edges: list[tuple[str, str]] = []
+            ''', '''
+                edges = []
+            '''),
+            ('''
+                seen = {t.grad_fn}
+                stack = [t.grad_fn]
+            ''', '''
+                seen, stack = {t.grad_fn}, [t.grad_fn]
+            '''),
+            ('''
+                edges.append((node_name(node), node_name(child)))
+            ''', '''
+                if (node_name(node), node_name(child)) not in edges:
+                    edges.append((node_name(node), node_name(child)))
+            '''),
+        ],
     },
     {
         "task": "task1_7",
         "block": 2,
         "name": "a node line per visit",
         "why": "without a visited set the shared node of y gets two node lines (and its edges twice)",
-        "expect": "one node line per graph node",
-        "body": '''
+        "mentions": "one node line per graph node",
+        "body": r'''
             lines = ["digraph autograd {"]
             stack = [t.grad_fn] if t.grad_fn is not None else []
             while stack:
@@ -267,7 +285,7 @@ WRONG_ANSWERS = [
                         lines.append(f"  n{id(node)} -> n{id(child)};")
                         stack.append(child)
             lines.append("}")
-            return "\\n".join(lines)
+            return "\n".join(lines)
         ''',
     },
     # task1_8 — fit_linear_regression
@@ -275,99 +293,74 @@ WRONG_ANSWERS = [
         "task": "task1_8",
         "name": "never zeroes .grad",
         "why": "gradients accumulate across steps, so the updates grow and the loss goes up",
-        "expect": "accumulating",
-        "body": '''
-            w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
-            b = torch.zeros((), dtype=X.dtype, requires_grad=True)
-            losses = []
-            for _ in range(steps):
-                loss = ((X @ w + b - y) ** 2).mean()
-                losses.append(loss.item())
-                loss.backward()
-                with torch.no_grad():
-                    w -= lr * w.grad
-                    b -= lr * b.grad
-            return LinearFit(weight=w.detach(), bias=b.detach(), losses=losses)
-        ''',
+        "mentions": "accumulating",
+        "patch": [
+            ('''
+                w.grad = None
+                b.grad = None
+            ''', '''
+
+            '''),
+        ],
     },
     {
         "task": "task1_8",
         "name": "sum instead of mean",
         "why": "the sum of squares is N times larger, so lr=0.1 diverges",
-        "expect": "diverged",
-        "body": '''
-            w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
-            b = torch.zeros((), dtype=X.dtype, requires_grad=True)
-            losses = []
-            for _ in range(steps):
+        "mentions": "diverged",
+        "patch": [
+            ('''
+                loss = ((X @ w + b - y) ** 2).mean()
+            ''', '''
                 loss = ((X @ w + b - y) ** 2).sum()
-                losses.append(loss.item())
-                loss.backward()
-                with torch.no_grad():
-                    w -= lr * w.grad
-                    b -= lr * b.grad
-                w.grad = None
-                b.grad = None
-            return LinearFit(weight=w.detach(), bias=b.detach(), losses=losses)
-        ''',
+            '''),
+        ],
     },
     {
         "task": "task1_8",
         "name": "stores tensors in the loss history",
         "why": "appends the loss tensor instead of loss.item(): the history holds graphs, not numbers",
-        "expect": "plain floats",
-        "body": '''
-            w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
-            b = torch.zeros((), dtype=X.dtype, requires_grad=True)
-            losses = []
-            for _ in range(steps):
-                loss = ((X @ w + b - y) ** 2).mean()
+        "mentions": "plain floats",
+        "patch": [
+            ('''
+                losses.append(loss.item())
+            ''', '''
                 losses.append(loss)
-                loss.backward()
-                with torch.no_grad():
-                    w -= lr * w.grad
-                    b -= lr * b.grad
-                w.grad = None
-                b.grad = None
-            return LinearFit(weight=w.detach(), bias=b.detach(), losses=losses)
-        ''',
+            '''),
+        ],
     },
     {
         "task": "task1_8",
         "name": "update without torch.no_grad()",
         "why": "autograd records the in-place update of a leaf that requires grad, and refuses it",
-        "expect": "no_grad",
-        "body": '''
-            w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
-            b = torch.zeros((), dtype=X.dtype, requires_grad=True)
-            losses = []
-            for _ in range(steps):
-                loss = ((X @ w + b - y) ** 2).mean()
-                losses.append(loss.item())
-                loss.backward()
+        "mentions": "no_grad",
+        "patch": [
+            ('''
+                with torch.no_grad():
+                    w -= lr * w.grad
+                    b -= lr * b.grad
+            ''', '''
                 w -= lr * w.grad
                 b -= lr * b.grad
-                w.grad = None
-                b.grad = None
-            return LinearFit(weight=w.detach(), bias=b.detach(), losses=losses)
-        ''',
+            '''),
+        ],
     },
     {
         "task": "task1_8",
         "name": "rebinding w instead of updating in place",
         "why": "w = w - lr * w.grad makes w a non-leaf: the next backward leaves its .grad None",
-        "expect": "not a leaf",
-        "body": '''
-            w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
-            b = torch.zeros((), dtype=X.dtype, requires_grad=True)
-            losses = []
-            for _ in range(steps):
-                loss = ((X @ w + b - y) ** 2).mean()
-                losses.append(loss.item())
-                loss.backward()
+        "mentions": "not a leaf",
+        "patch": [
+            ('''
+                with torch.no_grad():
+                    w -= lr * w.grad
+                    b -= lr * b.grad
+                w.grad = None
+                b.grad = None
+            ''', '''
                 w = w - lr * w.grad
                 b = b - lr * b.grad
-            return LinearFit(weight=w.detach(), bias=b.detach(), losses=losses)
-        ''',
+            '''),
+        ],
     },
 ]

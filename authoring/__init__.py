@@ -1,0 +1,1 @@
+"""Authoring tools: what instructors and CI run (authoring/README.md)."""

@@ -1,0 +1,184 @@
+"""Failure reports a learner can act on.
+
+- A test that reaches an unfinished TODO: one line naming the task, the file, the function, the
+  README section and `pytest --hint TASK` (a TODO already reported costs one line).
+- Any other failure of a lab test: the assertion message, the learner's own line, the function
+  to edit and where to read. `--tb=long` (or short/line/native) gives pytest's usual report.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import re
+from pathlib import Path
+
+import pytest
+
+from harness import markers
+from harness.fixtures import PlainFailure
+from harness.state import lab_of, run_state, task_of
+from harness.todos import TodoReached, find_todo, todo_task
+
+TB_HINT = "add --tb=long for the whole traceback"
+MAX_MESSAGE_LINES = 6
+
+
+def hint_command(task_id: str | None) -> str:
+    return f"more help: pytest --hint {task_id}" if task_id and not task_id.startswith("taskq_") else ""
+
+
+def readme_section(item) -> str:
+    task, lab = task_of(item), lab_of(item)
+    if task is not None:
+        return task.readme_section
+    if lab is None:
+        return "the lab README"
+    return "quiz.md" if not lab.graded else f"{lab.folder}/README.md"
+
+
+def todo_line(error: BaseException, item) -> str:
+    """One line for an unfinished TODO: task, file, function, line, where to read, how to get a hint."""
+    state = run_state(item.config)
+    course = state.course
+    message, task_id = str(error), todo_task(error)
+    where = error.where if isinstance(error, TodoReached) else None
+    if isinstance(where, str):  # a TODO that is not in a lab file (the quiz's answers file)
+        return f"{message}\n    -> {where}"
+    if where and not course.is_lab_file(where[0]):
+        where = None
+    if where is None:
+        for entry in reversed(inspect.getinnerframes(error.__traceback__, 0) if error.__traceback__ else []):
+            if course.is_lab_file(entry.filename):
+                where = (entry.filename, entry.lineno, entry.function)
+                break
+    if where is None:  # raised on the harness's or a test's side for a child process: find it in the lab file
+        where = find_todo(state.graded_file(lab_of(item)), task_id)
+    task = course.task(task_id)
+    section = task.readme_section if task else readme_section(item)
+    pointer = f"read {section}; {hint_command(task_id)}"
+    if where is None:
+        return f"{message}\n    -> {pointer}"
+    filename, line, function = where
+    return f"{message}\n    -> edit {function}() in {course.relative(filename)} (line {line}); {pointer}"
+
+
+def clip(text: str, width: int = 220) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def failure_message(excinfo, max_lines: int = MAX_MESSAGE_LINES) -> list[str]:
+    """The assertion message (without pytest's `assert ...` explanation and its tensor dumps),
+    or `Type: message` for any other exception."""
+    error = excinfo.value
+    text = str(error).strip()
+    if isinstance(error, AssertionError):
+        if "\nassert " in text:
+            text = text.split("\nassert ")[0].strip()
+        elif text.startswith("assert "):
+            text = text.splitlines()[0]
+        lines = text.splitlines() or ["AssertionError"]
+    elif excinfo.errisinstance(pytest.fail.Exception):
+        lines = text.splitlines()
+    else:
+        lines = f"{type(error).__name__}: {text}".splitlines()
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [f"... ({len(lines) - max_lines + 1} more lines; {TB_HINT})"]
+    return [clip(line) for line in lines]
+
+
+def learner_frame(excinfo, path: Path | None) -> tuple[int, str, str] | None:
+    """(line, function, source) of the deepest traceback entry in the graded file."""
+    if path is None:
+        return None
+    found = None
+    for entry in excinfo.traceback:
+        try:
+            if Path(str(entry.path)).resolve() == path.resolve():
+                found = entry
+        except (OSError, ValueError):
+            continue
+    if found is None:
+        return None
+    line = found.lineno + 1
+    return line, found.name, linecache.getline(str(path), line).strip()
+
+
+def called_function(excinfo, item, functions: tuple[str, ...]) -> str | None:
+    """Of the task's functions, the one the failing test called last before the failing line
+    (`lab.gradient_norms(` in the test's source), else the task's first function."""
+    if not functions:
+        return None
+    test_file = str(item.path)
+    lines: list[str] = []
+    for entry in excinfo.traceback:
+        if str(entry.path) == test_file:
+            source = linecache.getlines(test_file)
+            start = entry.frame.code.firstlineno
+            lines = source[start: entry.lineno + 1]
+    best, position = None, -1
+    text = "".join(lines)
+    for function in functions:
+        name = function.split(".")[-1]
+        pattern = rf"\b{re.escape(name)}\s*\(" if name != "__init__" else rf"\b{re.escape(function.split('.')[0])}\s*\("
+        for found in re.finditer(pattern, text):
+            if found.start() > position:
+                best, position = function, found.start()
+    return best or functions[0]
+
+
+def short_failure(excinfo, item, first_of_task: bool) -> str:
+    """A learner-sized failure: message, the learner's line, where to read, how to see more."""
+    state = run_state(item.config)
+    course, task, path = state.course, task_of(item), state.graded_file(lab_of(item))
+    lines = failure_message(excinfo)
+    frame = learner_frame(excinfo, path)
+    if frame:
+        line, function, source = frame
+        lines.append(f"    your code: {course.relative(path)}, line {line}, in {function}(): {clip(source, 120)}")
+    if first_of_task:
+        extra = "; ".join(part for part in (hint_command(task.id if task else None), TB_HINT) if part)
+        edit = ""
+        if not frame and task is not None and path is not None and path.exists():
+            function = called_function(excinfo, item, task.functions)
+            number = markers.definition_line(path.read_text(encoding="utf-8").splitlines(), function) if function else None
+            if number:
+                edit = f"edit {function}() in {course.relative(path)} (line {number}); "
+        lines.append(f"    -> {task.id if task else 'this test'}: {edit}read {readme_section(item)}; {extra}")
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    state = run_state(item.config)
+    progress = state.progress
+    lab = lab_of(item)
+    error = call.excinfo.value if call.excinfo is not None else None
+    todo = todo_task(error)
+    outcome = None
+    if todo:
+        own = task_of(item)
+        needs = f"\n    ({own.id}'s tests need {todo} first)" if own and own.id != todo else ""
+        if todo in progress.todo_tasks and item.config.option.tbstyle == "auto":
+            report.longrepr = f"TODO({todo}): the same unfinished TODO as reported earlier in this run{needs}"
+        else:
+            report.longrepr = todo_line(error, item) + needs
+        progress.todo_tasks.add(todo)
+        outcome = "todo"
+    elif report.failed and report.when == "call" and lab is not None and call.excinfo is not None:
+        task = task_of(item)
+        first = (task.id if task else None) not in progress.failed_tasks
+        progress.failed_tasks.add(task.id if task else None)
+        message = "\n".join(failure_message(call.excinfo))
+        if not lab.graded or isinstance(error, PlainFailure):
+            pass  # a complete message already (the quiz report, a lab file that does not import)
+        elif item.config.option.tbstyle == "auto":
+            report.longrepr = short_failure(call.excinfo, item, first)
+        elif hasattr(report.longrepr, "addsection"):
+            extra = f"; {hint_command(task.id if task else None)}" if task and hint_command(task.id) else ""
+            report.longrepr.addsection("Hint", f"Read {readme_section(item)}{extra}.")
+        progress.record(item, report, lab, task, "todo" if outcome else None, type(error).__name__, message)
+        return report
+    progress.record(item, report, lab, task_of(item), outcome)
+    return report

@@ -1,0 +1,230 @@
+"""Which file is graded and which tests run.
+
+- `--impl starter|solution|NAME` (or PHASE1_IMPL): the file of each lab folder that is graded.
+- Markers: one per lab and one per task, as course.toml lists them (no others: `--strict-markers`
+  rejects a typo such as task1_99), plus gpu, slow, data and instructor.
+- Instructor checks (tests in tests/instructor/, or marked `instructor`) run only with
+  `--impl solution`; `slow` tests only with --runslow (or PHASE1_SLOW=1, or `-m slow`).
+- `-m lab1` does not import the other labs' test modules, so feedback stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from harness import course as course_structure
+from harness.progress import Progress
+from harness.state import INSTRUCTOR, INSTRUCTOR_FOLDER, RUN, RunState, lab_of, run_state, runslow, task_id_of
+
+IMPL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NOT_GRADED = {"benchmark", "conftest"}  # .py files of a lab folder that are not implementations
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("phase1", "PyTorch Foundations course")
+    group.addoption(
+        "--impl", default=None,
+        help="which file to grade in each lab folder: starter (default), solution, or NAME for NAME.py in "
+        "the lab folder (env: PHASE1_IMPL)",
+    )
+    group.addoption("--runslow", action="store_true", help="also run `slow` tests (real training; env: PHASE1_SLOW=1)")
+    group.addoption("--check-starter", action="store_true",
+                    help="CI: succeed when every failure is a clean TODO failure and nothing errors")
+    group.addoption("--phase1-results", metavar="FILE", help="tools: write every test's outcome as JSON to FILE")
+
+
+def impl_setting(config) -> tuple[str, str]:
+    """(value, where it came from): the --impl option, else PHASE1_IMPL, else starter."""
+    value = config.getoption("--impl")
+    if value:
+        return value, "--impl "
+    env = os.environ.get("PHASE1_IMPL")
+    if env:
+        return env, "PHASE1_IMPL="
+    return "starter", "--impl "
+
+
+def available_impls(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.py") if p.stem not in NOT_GRADED)
+
+
+def checked_impl(config, course) -> str:
+    """`--impl NAME` must be a plain file name that exists in at least one lab folder."""
+    value, source = impl_setting(config)
+    name = value.removesuffix(".py")
+    if not IMPL_NAME.match(name):
+        raise pytest.UsageError(
+            f"{source}{value}: give the name of a file in the lab folder, such as `mine` for lab1_tensors/mine.py "
+            "(a plain name: no folders, no ..)."
+        )
+    folders = [course.root / lab.folder for lab in course.labs if (course.root / lab.folder / "solution.py").exists()]
+    if not folders or any((folder / f"{name}.py").exists() for folder in folders):
+        return name
+    choices = sorted({impl for folder in folders for impl in available_impls(folder)})
+    raise pytest.UsageError(
+        f"{source}{value}: no lab folder has a file {name}.py. Available implementations: {', '.join(choices)}. "
+        f"Put your file next to starter.py (e.g. lab1_tensors/{name}.py) or pick one of those."
+    )
+
+
+def pytest_configure(config):
+    course = course_structure.load(Path(config.rootpath))
+    for lab in course.labs:
+        config.addinivalue_line("markers", f"{lab.marker}: {lab.title} ({lab.folder})")
+        for task in lab.tasks:
+            config.addinivalue_line("markers", f"{task.id}: {task.heading} — {task.title}")
+    config.addinivalue_line("markers", "gpu: needs a CUDA GPU; skipped with a reason without one")
+    config.addinivalue_line("markers", "slow: real training; deselected unless --runslow or PHASE1_SLOW=1")
+    config.addinivalue_line("markers", "data: needs the CIFAR-10 image folder named by CIFAR10_DIR")
+    config.addinivalue_line("markers", f"{INSTRUCTOR}: a course self-check; runs only with --impl solution (and in CI)")
+    impl = checked_impl(config, course)
+    config.stash[RUN] = RunState(course, impl, runslow(config), Progress(course, impl))
+
+
+# --------------------------------------------------------------------------- -m without importing every module
+
+
+def marker_expression_may_match(expression: str, known: dict[str, bool]) -> bool:
+    """Can the -m expression be true for some values of the markers not in `known`?
+    The grammar of `-m`: names, and, or, not, parentheses. Anything else (marker arguments): True."""
+    tokens = re.findall(r"\(|\)|[^\s()]+", expression)
+    free = sorted({t for t in tokens if t not in ("(", ")", "and", "or", "not") and t not in known})
+    if len(free) > 10 or any(not re.fullmatch(r"[\w.-]+|\(|\)", t) for t in tokens):
+        return True
+
+    def evaluate(values: dict[str, bool]) -> bool:
+        position = 0
+
+        def peek():
+            return tokens[position] if position < len(tokens) else None
+
+        def take():
+            nonlocal position
+            position += 1
+            return tokens[position - 1]
+
+        def or_expr():
+            value = and_expr()
+            while peek() == "or":
+                take()
+                value = and_expr() or value
+            return value
+
+        def and_expr():
+            value = not_expr()
+            while peek() == "and":
+                take()
+                value = not_expr() and value
+            return value
+
+        def not_expr():
+            if peek() == "not":
+                take()
+                return not not_expr()
+            if peek() == "(":
+                take()
+                value = or_expr()
+                if take() != ")":
+                    raise ValueError("unbalanced")
+                return value
+            name = take()
+            if name in ("and", "or", ")", None):
+                raise ValueError(name)
+            return values[name]
+
+        value = or_expr()
+        if position != len(tokens):
+            raise ValueError("trailing tokens")
+        return value
+
+    try:
+        for bits in range(2 ** len(free)):
+            values = {**known, **{name: bool(bits >> i & 1) for i, name in enumerate(free)}}
+            if evaluate(values):
+                return True
+    except (ValueError, IndexError, KeyError):
+        return True  # not an expression this reader knows: let pytest judge it
+    return False
+
+
+def is_instructor_module(path: Path) -> bool:
+    return path.parent.name == INSTRUCTOR_FOLDER
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Skip importing test modules that cannot contribute: instructor modules in a learner's
+    run, and modules ruled out by -m (so `pytest -m lab1` imports one test module)."""
+    path = Path(collection_path)
+    state = run_state(config)
+    if path.is_dir() and path.name == INSTRUCTOR_FOLDER and path.parent.name == "tests" and not state.instructor_run:
+        return True
+    if path.suffix != ".py" or not path.name.startswith("test_"):
+        return None
+    markexpr = config.getoption("-m") or ""
+    if not markexpr:
+        return None
+    module_lab = state.course.lab_of_test_file(path.name)
+    instructor = is_instructor_module(path)
+    if not (module_lab or instructor):
+        return None
+    # Every test of a lab's module carries the lab's marker (an instructor module: `instructor`); other labs'
+    # markers and tasks are absent; the module's own tasks, gpu, slow, data and unknown names may be either.
+    known = {lab.marker: lab is module_lab for lab in state.course.labs}
+    known[INSTRUCTOR] = instructor or None
+    for task in state.course.tasks:
+        if module_lab is None or task.lab.marker != module_lab.marker:
+            known[task.id] = False
+    known = {name: value for name, value in known.items() if value is not None}
+    return True if not marker_expression_may_match(markexpr, known) else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Before -m/-k select: drop instructor checks (learner's run), slow tests (unless asked)
+    and labs without the graded file (one line per lab), then count each lab's tasks."""
+    state = run_state(config)
+    progress = state.progress
+    instructor_mark = getattr(pytest.mark, INSTRUCTOR)
+    for item in items:
+        if is_instructor_module(Path(str(item.path))):
+            item.add_marker(instructor_mark)
+    keep, drop = [], []
+    for item in items:
+        lab = lab_of(item)
+        if item.get_closest_marker(INSTRUCTOR) and not state.instructor_run:
+            drop.append(item)
+        elif item.get_closest_marker("slow") and not state.runslow:
+            drop.append(item)
+        elif lab is not None and lab.graded and not state.graded_file(lab).exists():
+            progress.missing[lab.marker] += 1
+            drop.append(item)
+        else:
+            keep.append(item)
+            if lab is not None:
+                progress.planned[lab.marker][task_id_of(item) or "other"] += 1
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    instructor = sum(1 for item in drop if item.get_closest_marker(INSTRUCTOR))
+    if instructor:
+        progress.notes.append(f"{instructor} instructor checks left out: they run only with --impl solution")
+    if any(item.get_closest_marker("gpu") for item in items):
+        import torch
+
+        if not torch.cuda.is_available():
+            skip = pytest.mark.skip(reason="needs a CUDA GPU (torch.cuda.is_available() is False); run it on a GPU machine")
+            for item in items:
+                if item.get_closest_marker("gpu"):
+                    item.add_marker(skip)
+
+
+def pytest_collection_finish(session):
+    progress = run_state(session.config).progress
+    for item in session.items:
+        lab = lab_of(item)
+        if lab is not None:
+            progress.selected[lab.marker][task_id_of(item) or "other"] += 1

@@ -1,0 +1,65 @@
+"""The run's state, kept in `config.stash` under one typed key (no attributes added to pytest's objects)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from harness.course import Course, Lab, Task
+from harness.progress import Progress
+
+INSTRUCTOR = "instructor"
+INSTRUCTOR_FOLDER = "instructor"  # tests/instructor/: course self-checks, found by their folder
+
+
+@dataclass
+class RunState:
+    course: Course
+    impl: str  # the graded file's name in each lab folder, without .py
+    runslow: bool
+    progress: Progress
+    modules: dict[Path, object] = field(default_factory=dict)  # lab file -> module, or the error its import raised
+    broken_reported: set[Path] = field(default_factory=set)
+
+    @property
+    def instructor_run(self) -> bool:
+        return self.impl == "solution"
+
+    def graded_file(self, lab: Lab | None) -> Path | None:
+        if lab is None or not lab.graded:
+            return None
+        return self.course.root / lab.folder / f"{self.impl}.py"
+
+
+RUN = pytest.StashKey[RunState]()
+
+
+def run_state(config) -> RunState:
+    return config.stash[RUN]
+
+
+def lab_of(item) -> Lab | None:
+    course = run_state(item.config).course
+    return next((lab for lab in course.labs if item.get_closest_marker(lab.marker)), None)
+
+
+def task_of(item) -> Task | None:
+    course = run_state(item.config).course
+    for mark in item.iter_markers():
+        task = course.task(mark.name)
+        if task is not None:
+            return task
+    return None
+
+
+def task_id_of(item) -> str | None:
+    task = task_of(item)
+    return task.id if task else None
+
+
+def runslow(config) -> bool:
+    markexpr = config.getoption("-m") or ""
+    return bool(config.getoption("--runslow") or os.environ.get("PHASE1_SLOW") == "1" or "slow" in markexpr)
