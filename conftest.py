@@ -10,4 +10,5 @@ pytest_plugins = [
     "harness.fixtures",  # lab, lab_path, run_lab_script, cifar10_dir, one_thread
     "harness.reporting",  # short failures and one-line TODOs
     "harness.hints",  # pytest --hint TASK
+    "pytester",  # the harness's own tests (tests/instructor/test_harness.py) run it on a fake course
 ]

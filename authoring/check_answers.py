@@ -346,7 +346,7 @@ def print_table(variants, labs, tasks_of, kinds, args) -> list[str]:
     """Per lab and catalogue: answers, how many met their expectation; returns the tasks short of wrong answers."""
     print("\n=== answer catalogues (wrong: caught; right: passing)")
     print(f"{'lab':28}" + "".join(f"{kind + ' answers':>15}{'as expected':>13}" for kind in kinds)
-          + f"{'tasks':>7}{'tasks < ' + str(args.min_per_task) + ' wrong':>15}")
+          + f"{'tasks':>7}{'tasks < ' + str(args.min_per_task) + ' wrong':>17}")
     short_tasks = []
     for lab in labs:
         row = f"{lab:28}"
@@ -361,7 +361,7 @@ def print_table(variants, labs, tasks_of, kinds, args) -> list[str]:
         short = ([f"{lab} {t} ({counts.get(t, 0)})" for t in sorted(tasks, key=task_key)
                   if counts.get(t, 0) < args.min_per_task] if "wrong" in kinds else [])
         short_tasks += short
-        print(row + f"{len(tasks):>7}{len(short):>15}")
+        print(row + f"{len(tasks):>7}{len(short):>17}")
     total = f"{'total':28}"
     for kind in kinds:
         found = [v for v in variants if v.kind == kind]

@@ -1,17 +1,13 @@
 """The course harness itself (instructor checks: they run with --impl solution and in CI, never
-in a learner's run): starter generation, --impl loading, TODO reporting, progress, the quiz grader."""
+in a learner's run): starter generation, the quiz grader, and the grading plugin on a tiny fake course."""
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from authoring import make_starters
-from authoring.patches import apply
 from harness import quiz as grade_quiz
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,222 +155,316 @@ def test_every_question_has_a_review_pointer_that_exists():
 # --------------------------------------------------------------------------- end to end
 
 
-@pytest.fixture(scope="module")
-def course_copy(tmp_path_factory):
-    """A copy of the harness and Lab 1 to run pytest on without touching the repository."""
-    root = tmp_path_factory.mktemp("course")
-    for name in ("conftest.py", "pyproject.toml", "course.toml", "quiz.md", "quiz_answers.txt", "quiz_explanations.md"):
-        shutil.copy(ROOT / name, root / name)
-    for folder in ("harness", "authoring"):
-        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "answers"))
-    (root / "tests").mkdir()
-    for name in ("test_lab1_tensors.py", "helpers.py"):
-        shutil.copy(ROOT / "tests" / name, root / "tests")
-    shutil.copytree(ROOT / "lab1_tensors", root / "lab1_tensors", ignore=shutil.ignore_patterns("__pycache__", "outputs"))
-    return root
+# --------------------------------------------------------------------------- the harness, on a tiny fake course
+# Each test writes a two-lab course that imports nothing but the standard library and runs pytest
+# on it in this process (pytester): the harness's behaviour, without a copy of the real course.
+
+FAKE_COURSE = """\
+[[lab]]
+marker = "lab1"
+folder = "lab1_fake"
+title = "Fake one"
+number = "1"
+
+[[lab.task]]
+id = "task1_1"
+title = "Double"
+functions = ["double"]
+
+[[lab.task]]
+id = "task1_2"
+title = "Scale and shift"
+functions = ["scale", "shift"]
+
+[[lab.task]]
+id = "task1_3"
+title = "The command line"
+functions = ["main"]
+
+[[lab]]
+marker = "lab2"
+folder = "lab2_fake"
+title = "Fake two"
+number = "2"
+
+[[lab.task]]
+id = "task2_1"
+title = "Triple"
+functions = ["triple"]
+"""
+
+FAKE_SOLUTION_1 = '''"""Lab 1 — Fake (reference solution)."""
+import sys
 
 
-def run_pytest(root, *args, env=None, timeout=300):
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PHASE1_IMPL": "", "PHASE1_SLOW": "", **(env or {})},
-        timeout=timeout,
-    )
-    return result.returncode, result.stdout + result.stderr
+def double(x):
+    """Twice x."""
+    # BEGIN SOLUTION(task1_1): Return twice x.
+    return 2 * x
+    # END SOLUTION
 
 
-def with_file(root, name, text):
-    path = root / "lab1_tensors" / name
-    path.write_text(text)
-    return path
+def scale(x, factor):
+    # BEGIN SOLUTION(task1_2): Multiply x by factor.
+    return x * factor
+    # END SOLUTION
 
 
-def test_starter_todos_are_one_line_failures_with_progress_table(course_copy):
-    code, out = run_pytest(course_copy, "--impl", "starter", "-k", "one_hot")
+def shift(x, offset):
+    # BEGIN SOLUTION(task1_2): Add offset to x.
+    return x + offset
+    # END SOLUTION
+
+
+class Box:
+    """A learner-defined object that a spawned child process must be able to unpickle."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def main(argv):
+    # BEGIN SOLUTION(task1_3): Print the double of the first argument.
+    print(double(int(argv[0])))
+    # END SOLUTION
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+'''
+
+FAKE_TESTS_1 = """\
+import multiprocessing
+
+import pytest
+
+pytestmark = pytest.mark.lab1
+
+
+@pytest.mark.task1_1
+def test_double(lab):
+    assert lab.double(3) == 6, f"double(3) should be 6, got {lab.double(3)}"
+
+
+@pytest.mark.task1_1
+def test_double_negative(lab):
+    assert lab.double(-2) == -4, "double(-2) should be -4"
+
+
+@pytest.mark.task1_2
+def test_scale(lab):
+    assert lab.scale(2, 3) == 6, "scale(2, 3) should be 6"
+
+
+@pytest.mark.task1_2
+def test_shift(lab):
+    got = lab.shift(2, 3)
+    assert got == 5, f"shift(2, 3) should be 5, got {got}"
+
+
+@pytest.mark.task1_3
+def test_main_prints_the_double(run_lab_script, tmp_path):
+    (tmp_path.parent.parent / "child-started").write_text("yes")
+    assert run_lab_script("4").stdout.strip() == "8", "main(['4']) should print 8"
+
+
+def test_learner_objects_reach_a_spawned_child(lab):
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(getattr, (lab.Box(3), "value")) == 3
+"""
+
+FAKE_HINTS_1 = "# Lab 1 — hints\n" + "".join(
+    f"## task1_{n} — Task {n}\n### Level 1 — nudge\nFirst nudge {n}.\n### Level 2 — approach\nSecond.\n"
+    "### Level 3 — near-code\nThird.\n" for n in (1, 2, 3))
+
+
+@pytest.fixture
+def fake_course(pytester, monkeypatch):
+    """A two-lab course in pytester's folder: the real conftest.py and harness, fake labs."""
+    pytester.makefile(".toml", course=FAKE_COURSE)
+    pytester.makefile(".toml", pyproject='[tool.pytest.ini_options]\ntestpaths = ["tests"]\naddopts = "-rN --strict-markers"\n')
+    shutil.copy(ROOT / "conftest.py", pytester.path / "conftest.py")
+    lab1 = pytester.mkdir("lab1_fake")
+    (lab1 / "solution.py").write_text(FAKE_SOLUTION_1)
+    (lab1 / "starter.py").write_text(make_starters.make_starter(FAKE_SOLUTION_1, "lab1_fake/solution.py"))
+    (lab1 / "README.md").write_text("".join(f"### Task 1.{n} — Task {n}\n" for n in (1, 2, 3)))
+    (lab1 / "hints.md").write_text(FAKE_HINTS_1)
+    lab2 = pytester.mkdir("lab2_fake")
+    solution2 = "def triple(x):\n    # BEGIN SOLUTION(task2_1): Return three x.\n    return 3 * x\n    # END SOLUTION\n"
+    (lab2 / "solution.py").write_text(solution2)
+    (lab2 / "starter.py").write_text(make_starters.make_starter(solution2, "lab2_fake/solution.py"))
+    tests = pytester.mkdir("tests")
+    (tests / "test_lab1_fake.py").write_text(FAKE_TESTS_1)
+    (tests / "test_lab2_fake.py").write_text(
+        "import pytest\npytestmark = pytest.mark.lab2\n\n\n@pytest.mark.task2_1\ndef test_triple(lab):\n"
+        "    assert lab.triple(2) == 6, 'triple(2) should be 6'\n")
+    for name in ("PHASE1_IMPL", "PHASE1_SLOW", "PHASE1_IMPORT_TIMEOUT", "PYTEST_ADDOPTS"):
+        monkeypatch.delenv(name, raising=False)
+    return pytester
+
+
+def run_fake(course, *args):
+    """pytest in the fake course, in this process; returns (exit code, all output)."""
+    result = course.runpytest("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning", *args)
+    return int(result.ret), "\n".join(result.outlines + result.errlines)
+
+
+def table_line(out: str, prefix: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(prefix))
+
+
+def test_starter_todos_are_one_line_failures_with_progress_table(fake_course):
+    code, out = run_fake(fake_course, "--impl", "starter", "-k", "test_double")
     assert code == 1
     assert "Traceback" not in out and "raise NotImplementedError" not in out, "TODO failures must not print tracebacks"
-    assert "TODO(task1_2)" in out and "-> edit one_hot() in lab1_tensors/starter.py" in out
-    assert 'lab1_tensors/README.md, section "Task 1.2"' in out and "pytest --hint task1_2" in out
-    assert "TODO(task1_2): the same unfinished TODO as reported earlier in this run" in out, "a repeated TODO costs one line"
-    assert "Phase 1 progress — graded: starter.py in each lab folder" in out
-    table = out[out.index("Phase 1 progress") :]
+    assert "TODO(task1_1): Return twice x." in out and "-> edit double() in lab1_fake/starter.py (line" in out, out
+    assert 'lab1_fake/README.md, section "Task 1.1"' in out and "pytest --hint task1_1" in out
+    assert "TODO(task1_1): the same unfinished TODO as reported earlier in this run" in out, "a repeated TODO costs one line"
+    table = out[out.index("Phase 1 progress — graded: starter.py in each lab folder"):]
     assert " failed" not in table, "the progress table comes after pytest's summary line"
-    lab1 = next(line for line in table.splitlines() if line.startswith("Lab 1"))
-    assert re.search(r"\b1 of \d+\b", lab1) and "done" not in lab1
+    lab1 = table_line(table, "Lab 1  Fake one")
+    assert re.search(r"\b1 of 3\b", lab1) and "done" not in lab1, lab1
 
 
-def test_check_starter_accepts_only_todo_failures(course_copy):
-    code, out = run_pytest(course_copy, "--impl", "starter", "--check-starter")
-    assert code == 0, out[-2000:]
-    assert "every failure is a clean TODO failure" in out
+def test_only_course_toml_task_markers_exist(fake_course):
+    (fake_course.path / "tests" / "test_typo.py").write_text(
+        "import pytest\n\n\n@pytest.mark.lab1\n@pytest.mark.task1_99\ndef test_x():\n    pass\n")
+    code, out = run_fake(fake_course, "--impl", "solution", "tests/test_typo.py")
+    assert code != 0 and "'task1_99' not found in `markers`" in out, out
 
 
-def test_impl_from_environment_variable(course_copy):
-    code, out = run_pytest(course_copy, "-k", "one_hot", env={"PHASE1_IMPL": "solution"})
-    assert code == 0, out[-2000:]
+def test_check_starter_accepts_only_todo_failures(fake_course):
+    code, out = run_fake(fake_course, "--impl", "starter", "--check-starter", "-k", "not spawned")
+    assert code == 0 and "every failure is a clean TODO failure" in out, out
+    (fake_course.path / "lab1_fake" / "starter.py").write_text(FAKE_SOLUTION_1.replace("return 2 * x", "return x"))
+    code, out = run_fake(fake_course, "--impl", "starter", "--check-starter", "-k", "double")
+    assert code == 1 and "starter check FAILED" in out, out
+
+
+def test_impl_from_environment_variable(fake_course, monkeypatch):
+    monkeypatch.setenv("PHASE1_IMPL", "solution")
+    code, out = run_fake(fake_course, "-k", "double")
+    assert code == 0, out
     assert "graded: solution.py in each lab folder" in out
 
 
-def test_filtered_run_never_marks_a_lab_done(course_copy):
-    code, out = run_pytest(course_copy, "--impl", "solution", "-m", "lab1 and task1_2")
-    assert code == 0, out[-2000:]
-    lab1 = next(line for line in out.splitlines() if line.startswith("Lab 1"))
-    assert re.search(r"\b1 of \d+\b", lab1) and "filtered run" in lab1 and "done" not in lab1
+def test_filtered_run_never_marks_a_lab_done(fake_course):
+    code, out = run_fake(fake_course, "--impl", "solution", "-m", "lab1 and task1_2")
+    assert code == 0, out
+    lab1 = table_line(out, "Lab 1")
+    assert re.search(r"\b1 of 3\b", lab1) and "filtered run" in lab1 and "done" not in lab1
+    assert "(not run)" in table_line(out, "Lab 2"), "-m lab1 leaves the other lab's module out"
 
 
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (
-            "import torch\ndef one_hot(labels, num_classes):\n    return labels +* 2\n",
-            ["lab1_tensors/mine.py has a syntax error", "line 3, in one_hot() (task1_2)", "return labels +* 2"],
-        ),
-        (
-            "import torch\ndef normalize_rows(x):\n    return x\nnormalize_rows(undefined_name)\n",
-            ["NameError", "line 4, at the top level", "normalize_rows(undefined_name)"],
-        ),
+        ("def double(x):\n    return x +* 2\n", ["lab1_fake/mine.py has a syntax error", "line 2, in double() (task1_1)", "return x +* 2"]),
+        ("def double(x):\n    return x\ndouble(undefined_name)\n", ["NameError", "line 3, at the top level", "double(undefined_name)"]),
         ("import os\nos._exit(0)\n", ["called os._exit()", "line 2", 'if __name__ == "__main__"']),
-        ("while True:\n    pass\n", ["did not finish importing within 2 s", "PHASE1_IMPORT_TIMEOUT"]),
+        ("import sys\nsys.exit(3)\n", ["called sys.exit(3)", 'if __name__ == "__main__"']),
+        ("while True:\n    pass\n", ["did not finish importing within 1 s", "PHASE1_IMPORT_TIMEOUT"]),
     ],
-    ids=["syntax-error", "import-error", "os-exit", "endless-loop"],
+    ids=["syntax-error", "import-error", "os-exit", "sys-exit", "endless-loop"],
 )
-def test_learner_file_that_does_not_import_fails_once_with_line_and_task(course_copy, text, expected):
-    broken = with_file(course_copy, "mine.py", text)
-    try:
-        code, out = run_pytest(course_copy, "--impl", "mine", "-m", "task1_1 or task1_2", env={"PHASE1_IMPORT_TIMEOUT": "2"})
-    finally:
-        broken.unlink()
+def test_learner_file_that_does_not_import_fails_once_with_line_and_task(fake_course, monkeypatch, text, expected):
+    (fake_course.path / "lab1_fake" / "mine.py").write_text(text)
+    monkeypatch.setenv("PHASE1_IMPORT_TIMEOUT", "1")
+    code, out = run_fake(fake_course, "--impl", "mine", "-m", "task1_1 or task1_2")
     assert code == 1, f"a file that does not import must not give a successful run:\n{out[-2000:]}"
     for text in expected:
         assert text in out, f"expected {text!r} in:\n{out[-3000:]}"
     assert " 1 failed" in out and "skipped" in out, "one failure for the lab, the other tests skip"
     assert "Traceback" not in out
-    lab1 = next(line for line in out.splitlines() if line.startswith("Lab 1"))
-    assert "does not import" in lab1
+    assert "does not import" in table_line(out, "Lab 1")
 
 
-def test_unknown_impl_lists_the_available_ones_and_names_the_variable(course_copy):
-    code, out = run_pytest(course_copy, "--impl", "nosuchfile")
+def test_import_time_limit_without_sigalrm(tmp_path, monkeypatch):
+    """Windows has no SIGALRM: a watchdog thread interrupts the import instead."""
+    import signal
+
+    from harness import loading
+
+    folder = tmp_path / "lab9_windows"
+    folder.mkdir()
+    (folder / "mine.py").write_text("while True:\n    pass\n")
+    monkeypatch.delattr(signal, "SIGALRM", raising=False)
+    monkeypatch.delattr(signal, "setitimer", raising=False)
+    error = loading.import_lab_file(folder / "mine.py", limit=0.5)
+    assert isinstance(error, loading.ImportTimeout), error
+    (folder / "fine.py").write_text("VALUE = 1\n")
+    assert loading.import_lab_file(folder / "fine.py", limit=5).VALUE == 1, "a file that imports in time loads"
+
+
+def test_lab_files_are_importable_by_name_in_a_spawned_child(fake_course):
+    """macOS and Windows start DataLoader workers and torchrun with spawn, which imports the
+    learner's module again by name to unpickle its objects."""
+    code, out = run_fake(fake_course, "--impl", "solution", "-k", "spawned")
+    assert code == 0, out[-3000:]
+
+
+def test_unknown_impl_lists_the_available_ones_and_names_the_variable(fake_course, monkeypatch):
+    code, out = run_fake(fake_course, "--impl", "nosuchfile")
     assert code == 4, out[-2000:]  # pytest's usage-error exit code
-    assert "--impl nosuchfile: no lab folder has a file nosuchfile.py" in out
-    assert "solution, starter" in out
-    code, out = run_pytest(course_copy, env={"PHASE1_IMPL": "typo"})
+    assert "--impl nosuchfile: no lab folder has a file nosuchfile.py" in out and "solution, starter" in out
+    monkeypatch.setenv("PHASE1_IMPL", "typo")
+    code, out = run_fake(fake_course)
     assert code == 4 and "PHASE1_IMPL=typo: no lab folder has a file typo.py" in out, out[-2000:]
 
 
-@pytest.mark.parametrize("value", ["../../outside", "/tmp/x", "lab1_tensors/solution"])
-def test_impl_must_be_a_plain_name(course_copy, value):
-    code, out = run_pytest(course_copy, env={"PHASE1_IMPL": value})
+@pytest.mark.parametrize("value", ["../../outside", "/tmp/x", "lab1_fake/solution"])
+def test_impl_must_be_a_plain_name(fake_course, monkeypatch, value):
+    monkeypatch.setenv("PHASE1_IMPL", value)
+    code, out = run_fake(fake_course)
     assert code == 4, out[-2000:]
     assert f"PHASE1_IMPL={value}: give the name of a file in the lab folder" in out
 
 
-def test_missing_impl_is_one_line_per_lab_not_one_skip_per_test(course_copy):
-    lab2 = course_copy / "lab2_modules"
-    lab2.mkdir()
-    (lab2 / "solution.py").write_text("")
-    shutil.copy(ROOT / "tests" / "test_lab2_modules.py", course_copy / "tests")
-    mine = with_file(course_copy, "mine.py", (course_copy / "lab1_tensors" / "solution.py").read_text())
-    try:
-        code, out = run_pytest(course_copy, "--impl", "mine", "-m", "lab1 or lab2")
-    finally:
-        mine.unlink()
-        shutil.rmtree(lab2)
-        (course_copy / "tests" / "test_lab2_modules.py").unlink()
+def test_missing_impl_is_one_line_per_lab_not_one_skip_per_test(fake_course):
+    (fake_course.path / "lab1_fake" / "mine.py").write_text(FAKE_SOLUTION_1)
+    code, out = run_fake(fake_course, "--impl", "mine", "-k", "not spawned")
     assert code == 0, out[-2000:]
     assert "SKIPPED" not in out and "does not exist" not in out
-    lab2_line = next(line for line in out.splitlines() if line.startswith("Lab 2"))
-    assert "no mine.py in lab2_modules" in lab2_line
+    assert "no mine.py in lab2_fake" in table_line(out, "Lab 2")
 
 
-def test_failing_solution_shows_its_assertion_and_readme_hint_in_a_few_lines(course_copy):
-    source = (course_copy / "lab1_tensors" / "solution.py").read_text()
-    body = "return x / (x.norm(dim=1, keepdim=True) + 1.0)"
-    wrong = with_file(course_copy, "wrong.py", apply(source, {"task": "task1_4", "name": "wrong", "body": body}))
-    try:
-        code, out = run_pytest(course_copy, "--impl", "wrong", "-k", "normalize_rows")
-    finally:
-        wrong.unlink()
+def test_a_failure_shows_its_assertion_the_function_to_edit_and_the_readme(fake_course):
+    (fake_course.path / "lab1_fake" / "wrong.py").write_text(FAKE_SOLUTION_1.replace("return x + offset", "return x - offset"))
+    code, out = run_fake(fake_course, "--impl", "wrong", "-m", "task1_2")
     assert code == 1
-    assert "rows should have norm 1" in out, "a real failure shows the test's assertion message"
-    assert 'read lab1_tensors/README.md, section "Task 1.4"' in out and "pytest --hint task1_4" in out
-    assert "-> task1_4: edit normalize_rows() in lab1_tensors/wrong.py" in out, "the learner's function is named"
-    assert "--tb=long" in out
-    assert "def test_" not in out and "torch/" not in out, "no test source, no library frames"
-    code, out = run_pytest(course_copy, "--impl", "solution", "-k", "normalize_rows", "--tb=long")
-    assert code == 0
+    assert "shift(2, 3) should be 5, got -1" in out, "a real failure shows the test's assertion message"
+    assert "-> task1_2: edit shift() in lab1_fake/wrong.py (line" in out, "the function the test called, not the task's first"
+    assert 'read lab1_fake/README.md, section "Task 1.2"' in out and "pytest --hint task1_2" in out and "--tb=long" in out
+    assert "def test_" not in out and "harness/" not in out, "no test source, no harness frames"
+    code, out = run_fake(fake_course, "--impl", "wrong", "-m", "task1_2", "--tb=long")
+    assert code == 1 and "def test_shift" in out and "Read lab1_fake/README.md" in out, "--tb=long shows everything, and where to read"
 
 
-def test_child_process_todo_points_at_the_learner_file(course_copy):
-    tests = course_copy / "tests" / "test_child_todo.py"
-    tests.write_text(
-        "import pytest\n"
-        "from harness.todos import raise_todo_from_output\n"
-        "pytestmark = pytest.mark.lab1\n"
-        "@pytest.mark.task1_2\n"
-        "def test_child(lab_path):\n"
-        "    raise_todo_from_output('TODO(task1_2): Return a one-hot tensor.\\n')\n"
-    )
-    try:
-        code, out = run_pytest(course_copy, "--impl", "starter", str(tests))
-    finally:
-        tests.unlink()
-    assert code == 1
-    assert "-> edit one_hot() in lab1_tensors/starter.py" in out, out[-2000:]
-    assert "conftest.py" not in out and "harness/" not in out and "tests/" not in out.split("short test summary")[0].split("FAILURES")[-1]
-
-
-def test_a_child_process_test_of_an_untouched_task_fails_without_starting_the_child(course_copy):
+def test_a_child_process_test_of_an_untouched_task_fails_without_starting_the_child(fake_course):
     """run_lab_script / child_lab_path: while every block of the test's task is still a TODO, the
-    TODO fails at once (no torch start-up in a child); a task someone has started runs for real."""
-    tests = course_copy / "tests" / "test_child_start.py"
-    tests.write_text(
-        "import pytest\n"
-        "pytestmark = pytest.mark.lab1\n"
-        "@pytest.mark.task1_2\n"
-        "def test_child(run_lab_script, tmp_path):\n"
-        "    (tmp_path.parent / 'child-started').write_text('yes')\n"
-        "    run_lab_script('--help')\n"
-    )
-    starter = course_copy / "lab1_tensors" / "starter.py"
-    original = starter.read_text()
-    try:
-        code, out = run_pytest(course_copy, "--impl", "starter", str(tests), "--basetemp", str(course_copy / "tmp1"))
-        assert code == 1 and "TODO(task1_2)" in out and "-> edit one_hot() in lab1_tensors/starter.py (line" in out, out[-2000:]
-        assert not (course_copy / "tmp1" / "child-started").exists(), "the test body must not run for an untouched task"
-        starter.write_text(re.sub(r"raise NotImplementedError\(.TODO\(task1_2\).*", "return None  # started", original))
-        code, out = run_pytest(course_copy, "--impl", "starter", str(tests), "--basetemp", str(course_copy / "tmp2"))
-        assert (course_copy / "tmp2" / "child-started").exists(), f"a started task runs for real:\n{out[-2000:]}"
-    finally:
-        tests.unlink()
-        starter.write_text(original)
+    TODO fails at once (no start-up of a child); a task someone has started runs for real."""
+    marker = fake_course.path / "child-started"
+    code, out = run_fake(fake_course, "--impl", "starter", "-m", "task1_3", "--basetemp", str(fake_course.path / "tmp1"))
+    assert code == 1 and "TODO(task1_3)" in out and "-> edit main() in lab1_fake/starter.py (line" in out, out[-2000:]
+    assert not marker.exists(), "the test body must not run for an untouched task"
+    starter = fake_course.path / "lab1_fake" / "starter.py"
+    starter.write_text(re.sub(r"raise NotImplementedError\(.TODO\(task1_3\).*", "print(double(int(argv[0])))",
+                              starter.read_text()))
+    code, out = run_fake(fake_course, "--impl", "starter", "-m", "task1_3", "--basetemp", str(fake_course.path / "tmp2"))
+    assert marker.exists(), f"a started task runs for real:\n{out[-2000:]}"
+    assert "TODO(task1_1)" in out and "(task1_3's tests need task1_1 first)" in out, out[-2000:]
+    assert "-> edit double() in lab1_fake/starter.py (line" in out, "a TODO met in the child points at the learner's file"
 
 
-def test_hint_command(course_copy):
-    hints = course_copy / "lab1_tensors" / "hints.md"
-    existed = hints.exists()
-    if not existed:
-        hints.write_text(
-            "# Lab 1 — hints\n## task1_2 — One-hot\n### Level 1 — nudge\nFirst nudge.\n"
-            "### Level 2 — approach\nSecond.\n### Level 3 — near-code\nThird.\n"
-        )
-    seen = course_copy / ".hints_seen.json"
-    try:
-        outputs = [run_pytest(course_copy, "--hint", "task1_2") for _ in range(4)]
-        again = run_pytest(course_copy, "--hint", "task1_2", "--hint-level", "1")
-        unknown = run_pytest(course_copy, "--hint", "task1_99")
-    finally:
-        seen.unlink(missing_ok=True)
-        if not existed:
-            hints.unlink()
+def test_hint_command(fake_course):
+    outputs = [run_fake(fake_course, "--hint", "task1_2") for _ in range(4)]
+    again = run_fake(fake_course, "--hint", "task1_2", "--hint-level", "1")
+    unknown = run_fake(fake_course, "--hint", "task1_99")
     assert [code for code, _ in outputs] == [0, 0, 0, 0]
     for level, (_, out) in zip((1, 2, 3, 3), outputs):
         assert f"level {level} of 3" in out, out
         assert "passed" not in out and "collected" not in out, "--hint runs no tests"
-    assert "last level" in outputs[3][1]
+    assert "First nudge 2." in outputs[0][1] and "last level" in outputs[3][1]
     assert again[0] == 0 and "level 1 of 3" in again[1]
     assert unknown[0] == 4 and "no task called 'task1_99'" in unknown[1] and "task1_2" in unknown[1]
 
