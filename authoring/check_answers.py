@@ -299,13 +299,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     fork = not args.no_fork and "fork" in multiprocessing.get_all_start_methods()
-    if fork:
+    if fork and variants:
         os.environ.update(PHASE1_IMPL="", PHASE1_SLOW="", PYTHONDONTWRITEBYTECODE="1")
         sys.dont_write_bytecode = True
         # Imported once here and shared by every forked variant run (torchvision alone costs ~1.2 s a variant).
         import pytest  # noqa: F401
-        import torch  # noqa: F401
-        import torchvision  # noqa: F401
+
+        if any("import torch" in source for source in sources.values()):
+            import torch  # noqa: F401
+            import torchvision  # noqa: F401
     print(f"answer catalogues ({' and '.join(kinds)}): {len(variants)} answers in {len(labs)} labs, {args.jobs} at a time",
           flush=True)
     with tempfile.TemporaryDirectory(prefix="answers_") as temp:

@@ -4,12 +4,12 @@ The patch format is checked here on small texts, the runner on a small catalogue
 the real catalogues as their own step in .ci/run. Every real entry must apply to today's solution:
 an entry whose old text is gone fails here, naming itself."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fake_course import write_fake_course
 
 from authoring import check_answers
 from authoring.patches import CatalogueError, apply
@@ -93,35 +93,34 @@ def test_every_catalogue_entry_applies_to_the_solution_of_today():
 WRONG = '''
 ANSWERS = [
     {
-        "task": "task1_4",
-        "name": "adds one to the norm instead of clamping it",
-        "mentions": "norm 1",
-        "body": "return x / (x.norm(dim=1, keepdim=True) + 1.0)",
+        "task": "task1_2",
+        "block": 2,
+        "name": "subtracts the offset",
+        "mentions": "should be 5",
+        "patch": [("return x + offset", "return x - offset")],
     },
     {
-        "task": "task1_4",
+        "task": "task1_2",
+        "block": 2,
         "name": "a correct answer filed as wrong (the runner must list it)",
-        "body": """
-            norms = x.norm(dim=1, keepdim=True)
-            return x / norms.clamp(min=eps) * 1.0
-        """,
+        "body": "return offset + x",
     },
     {
-        "task": "task1_4",
+        "task": "task1_2",
         "name": "a patch whose old text is gone",
-        "patch": [("return x / x.norm(p=3)", "return x")],
+        "patch": [("return x * factor * 2", "return x")],
     },
 ]
 '''
 RIGHT = '''
 ANSWERS = [
     {
-        "task": "task1_4",
-        "name": "divides by the clamped norm, computed with a square root",
-        "body": "return x / torch.sqrt((x * x).sum(dim=1, keepdim=True)).clamp(min=eps)",
+        "task": "task1_2",
+        "name": "multiplies in the other order",
+        "patch": [("return x * factor", "return factor * x")],
     },
     {
-        "task": "task1_4",
+        "task": "task1_2",
         "name": "a wrong answer filed as right (the runner must list it)",
         "body": "return x",
     },
@@ -131,21 +130,13 @@ ANSWERS = [
 
 @pytest.fixture(scope="module")
 def small_course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("answers")
-    for name in ("conftest.py", "pyproject.toml", "course.toml"):
-        shutil.copy(ROOT / name, root / name)
-    for folder in ("harness", "authoring"):
-        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "answers"))
-    shutil.copytree(ROOT / "lab1_tensors", root / "lab1_tensors", ignore=shutil.ignore_patterns("__pycache__", "outputs"))
-    (root / "tests").mkdir()
-    for name in ("test_lab1_tensors.py", "helpers.py"):
-        shutil.copy(ROOT / "tests" / name, root / "tests")
+    root = write_fake_course(tmp_path_factory.mktemp("answers"), with_tools=True)
     for name, wrong, right in (("both", WRONG, RIGHT), ("one", WRONG.split("    },")[0] + "    },\n]\n", None),
                                ("empty", None, None)):
         for kind, text in (("wrong", wrong), ("right", right)):
             (root / name / kind).mkdir(parents=True)
             if text:
-                (root / name / kind / "lab1_tensors.py").write_text(text)
+                (root / name / kind / "lab1_fake.py").write_text(text)
     return root
 
 
@@ -156,31 +147,31 @@ def run_tool(root, *args):
 
 
 def test_runner_holds_wrong_answers_to_failing_and_right_answers_to_passing(small_course):
-    code, out = run_tool(small_course, "--answers", str(small_course / "both"), "--task", "task1_4")
+    code, out = run_tool(small_course, "--answers", str(small_course / "both"), "--task", "task1_2")
     assert code == 1, out
-    assert "caught          wrong lab1_tensors task1_4 block 1: 'adds one to the norm" in out, out
-    assert "passes          right lab1_tensors task1_4 block 1: 'divides by the clamped norm" in out, out
-    row = next(line for line in out.splitlines() if line.startswith("lab1_tensors"))
+    assert "caught          wrong lab1_fake task1_2 block 2: 'subtracts the offset'" in out, out
+    assert "passes          right lab1_fake task1_2 block 1: 'multiplies in the other order'" in out, out
+    row = next(line for line in out.splitlines() if line.startswith("lab1_fake"))
     assert row.split()[1:5] == ["3", "1", "2", "1"], row
     missed = out[out.index("did not meet their expectation (") :]
-    assert "[not caught] wrong lab1_tensors task1_4 block 1: 'a correct answer filed as wrong" in missed
-    assert "[stale] wrong lab1_tensors task1_4 block 1: 'a patch whose old text is gone'" in missed
+    assert "[not caught] wrong lab1_fake task1_2 block 2: 'a correct answer filed as wrong" in missed
+    assert "[stale] wrong lab1_fake task1_2 block 1: 'a patch whose old text is gone'" in missed
     assert "not in the block" in missed
-    assert "[rejected] right lab1_tensors task1_4 block 1: 'a wrong answer filed as right" in missed
-    assert "adds one to the norm" not in missed and "divides by the clamped norm" not in missed
+    assert "[rejected] right lab1_fake task1_2 block 1: 'a wrong answer filed as right" in missed
+    assert "subtracts the offset" not in missed and "multiplies in the other order" not in missed
     assert out.rstrip().endswith("2/5 as expected — FAILED")
 
 
 def test_runner_counts_tasks_below_the_threshold(small_course):
     code, out = run_tool(small_course, "--answers", str(small_course / "empty"), "--min-per-task", "2")
     assert code == 1
-    assert "tasks with fewer than 2 wrong answers (8): lab1_tensors task1_1 (0)" in out, out
+    assert "tasks with fewer than 2 wrong answers (4): lab1_fake task1_1 (0)" in out, out
     code, out = run_tool(small_course, "--answers", str(small_course / "empty"), "--min-per-task", "0")
     assert code == 0, out
 
 
 def test_runner_without_fork_starts_a_process_per_variant(small_course):
-    code, out = run_tool(small_course, "--answers", str(small_course / "one"), "--task", "task1_4", "--no-fork",
+    code, out = run_tool(small_course, "--answers", str(small_course / "one"), "--task", "task1_2", "--no-fork",
                          "--min-per-task", "1")
     assert code == 0, out
     assert out.rstrip().endswith("1/1 as expected")
