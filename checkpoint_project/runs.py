@@ -88,7 +88,7 @@ class Data:
     class_names: list[str]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Run:
     """Everything a training run holds; the steps below read and update it."""
 

@@ -1,4 +1,4 @@
-# Starter file: written by authoring/make_starters.py from solution.py (text sha256 08caee762491bfc3).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 3327daf084b2aef1).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: assemble a complete CIFAR-10 training tool from the parts the labs built.
 
@@ -416,12 +416,12 @@ def start_run(config: Config, args) -> Run:
     total_steps = min(max(1, round(config.epochs * steps_per_epoch)), config.max_steps or math.inf)
     optimizer = config.build_optimizer(model, total_steps)  # before freezing: every parameter gets its group
     amp_dtype = autocast_dtype(device, config.amp)
-    run = Run(config, Path(args.out), device, amp_dtype, rank, world_size, data, model,
-              wrap_model(model, device, world_size, config.compile), optimizer,
-              torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16),
-              EarlyStopping(config.patience, mode="max") if len(data.val_labels) and config.patience else None,
-              GradualUnfreezer(model, model.network.stages(), config.unfreeze_every) if config.unfreeze_every else None,
-              total_steps, math.ceil(total_steps / steps_per_epoch), memory_format)
+    stopper = EarlyStopping(config.patience, mode="max") if len(data.val_labels) and config.patience else None
+    unfreezer = GradualUnfreezer(model, model.network.stages(), config.unfreeze_every) if config.unfreeze_every else None
+    run = Run(config=config, out=Path(args.out), device=device, amp_dtype=amp_dtype, rank=rank, world_size=world_size,
+              data=data, model=model, net=wrap_model(model, device, world_size, config.compile), optimizer=optimizer,
+              scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16), stopper=stopper, unfreezer=unfreezer,
+              total_steps=total_steps, num_epochs=math.ceil(total_steps / steps_per_epoch), memory_format=memory_format)
     log(f"data: {len(data.train_labels)} train / {len(data.val_labels)} val images, {len(data.class_names)} classes; "
         f"device {device}, autocast {amp_dtype}, {world_size} process(es)")
     return run

@@ -567,6 +567,20 @@ def epoch_row(epoch: int, lr: float, train: dict, val: dict, seconds: float) -> 
     }
 
 
+def fit_files(checkpoint_dir, metrics_path, resume: bool) -> tuple[Path | None, Path | None, Path | None]:
+    """fit's files: (checkpoint_dir, its last.pt, the metrics log), each None when not written. The log
+    defaults to checkpoint_dir/metrics.jsonl and must be writable before the first epoch."""
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir: that is where last.pt is looked for")
+    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if metrics_path is None and checkpoint_dir is not None:
+        metrics_path = checkpoint_dir / "metrics.jsonl"
+    if metrics_path is not None:
+        check_writable(Path(metrics_path), "metrics file")
+    last_path = checkpoint_dir / "last.pt" if checkpoint_dir is not None else None
+    return checkpoint_dir, last_path, Path(metrics_path) if metrics_path is not None else None
+
+
 def start_or_resume(resume, last_path, model, optimizer, scheduler, stopper, *, generators, metrics_path, monitor):
     """fit's start: (first epoch, history so far, had the run already stopped early?).
 
@@ -621,19 +635,11 @@ def fit(
         raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if resume and checkpoint_dir is None:
-        raise ValueError("resume=True needs checkpoint_dir: that is where last.pt is looked for")
-    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if metrics_path is None and checkpoint_dir is not None:
-        metrics_path = checkpoint_dir / "metrics.jsonl"
-    metrics_path = Path(metrics_path) if metrics_path is not None else None
-    if metrics_path is not None:
-        check_writable(metrics_path, "metrics file")
+    checkpoint_dir, last_path, metrics_path = fit_files(checkpoint_dir, metrics_path, resume)
     model.to(device)
     generators = loader_generators(train=train_loader, val=val_loader)
     # patience=None: a stopper that never fires (at most epochs - 1 bad epochs in a row) still tracks best.
     stopper = EarlyStopping(patience if patience is not None else epochs, min_delta, "min" if monitor == "val_loss" else "max")
-    last_path = checkpoint_dir / "last.pt" if checkpoint_dir is not None else None
     start, history, stopped = start_or_resume(resume, last_path, model, optimizer, scheduler, stopper,
                                               generators=generators, metrics_path=metrics_path, monitor=monitor)
     if stopped:
