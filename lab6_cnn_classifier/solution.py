@@ -140,7 +140,7 @@ def conv_bn_act(
 class ResidualBlock(nn.Module):
     """out = relu(residual(x) + shortcut(x)), the basic block of ResNet.
 
-    residual: conv_bn_act(in, out, 3, stride) -> Conv2d(out, out, 3) -> BatchNorm2d(out)
+    residual: conv_bn_act(in, out, 3, stride) -> Conv2d(out, out, 3, padding=1) -> BatchNorm2d(out)
     shortcut: nn.Identity() when the shape is unchanged (in == out and stride == 1);
               otherwise a projection, 1x1 Conv2d(in, out, stride, no bias) -> BatchNorm2d(out).
     x: (N, in_channels, H, W) -> (N, out_channels, H / stride, W / stride).

@@ -415,10 +415,17 @@ def test_each_rank_scores_its_share_and_sums_over_ranks(lab, monkeypatch):
     monkeypatch.setattr(lab.dist, "is_initialized", lambda: True)
     monkeypatch.setattr(lab.dist, "get_rank", lambda: 1)
     monkeypatch.setattr(lab.dist, "get_world_size", lambda: 2)
-    monkeypatch.setattr(lab, "sum_over_ranks", lambda values, device: summed.append(list(values)) or list(values))
-    lab.evaluate_split(model, images, labels, torch.device("cpu"))
+    # Two ranks with equal shares: the sum over ranks doubles every number, whatever their order in the list.
+    monkeypatch.setattr(lab, "sum_over_ranks", lambda values, device: summed.append(list(values)) or [2 * v for v in values])
+    got = lab.evaluate_split(model, images, labels, torch.device("cpu"))
     assert len(summed) == 1, "add the sums up over the ranks once, with sum_over_ranks([...], device)"
-    assert summed[0][-1] == 2, f"rank 1 of 2 scores images 1 and 3 of 5 (every world_size-th): count 2; summed {summed[0]}"
+    with torch.no_grad():
+        logits = model(images[1::2].float())
+    loss = torch.nn.functional.cross_entropy(logits, labels[1::2]).item()
+    accuracy = (logits.argmax(1) == labels[1::2]).float().mean().item()
+    assert abs(got["loss"] - loss) < 1e-4 and abs(got["accuracy"] - accuracy) < 1e-6, (
+        f"rank 1 of 2 scores images 1 and 3 of 5 (every world_size-th) and sums the loss, the correct count AND the "
+        f"image count over the ranks (here each sum doubles): expected loss {loss:.4f}, accuracy {accuracy:.2f}, got {got}")
 
 
 # --------------------------------------------------------------------------- taskc_5 — checkpoints for exact resume
@@ -615,6 +622,30 @@ def test_ensemble_log_loss_is_not_above_the_members_mean(lab):
     ensemble = lab.log_loss(mean_probabilities, labels)
     member_mean = sum(lab.log_loss(p, labels) for p in members) / 3
     assert ensemble <= member_mean + 1e-6, f"ensemble log-loss {ensemble:.4f} > members' mean {member_mean:.4f}: average probabilities, not logits"
+
+
+class ScaledLinear(nn.Module):
+    """Logits = scale * (the image's mean colour) @ W: two members that differ only in their logits' scale."""
+
+    def __init__(self, scale: float):
+        super().__init__()
+        self.scale = scale
+        self.weight = nn.Parameter(torch.randn(10, 3, generator=seeded(5)))
+
+    def forward(self, x):
+        return self.scale * (x.mean((2, 3)) / 255) @ self.weight.T
+
+
+@pytest.mark.taskc_8
+def test_ensemble_averages_probabilities_of_members_whose_logits_differ_in_scale(lab):
+    images, _ = lab.make_synthetic_dataset(20, seed=4)
+    members = [ScaledLinear(1.0), ScaledLinear(8.0)]
+    with torch.no_grad():
+        expected = sum(member(images.float()).softmax(1) for member in members) / 2
+    mean_probabilities, _ = lab.ensemble_probabilities(members, images, tta=0)
+    assert torch.allclose(mean_probabilities, expected, atol=1e-5), (
+        "the ensemble's probabilities should be the mean of each member's softmax: averaging logits (or one "
+        "softmax of summed logits) lets the member with the larger logits decide")
 
 
 @pytest.mark.taskc_8

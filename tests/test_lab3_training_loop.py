@@ -308,6 +308,19 @@ def test_early_stopping_max_mode_and_min_delta(lab):
 
 
 @pytest.mark.task3_4
+@pytest.mark.parametrize("mode, values, min_delta", [("max", [0.5, 0.5], 0.0), ("min", [0.5, 0.5], 0.0),
+                                                      ("max", [0.5, 0.75], 0.25), ("min", [1.0, 0.75], 0.25)])
+def test_a_value_exactly_at_the_boundary_is_no_improvement(lab, mode, values, min_delta):
+    """README: improving means value > best + min_delta (max) or value < best - min_delta (min), strictly."""
+    stopper = lab.EarlyStopping(patience=5, min_delta=min_delta, mode=mode)
+    for value in values:
+        stopper.step(value)
+    assert stopper.improved is False and stopper.num_bad_epochs == 1 and stopper.best == values[0], (
+        f"mode {mode!r}, min_delta {min_delta}: {values[1]} after {values[0]} is no improvement (the comparison is "
+        f"strict); got improved={stopper.improved}, num_bad_epochs={stopper.num_bad_epochs}, best={stopper.best}")
+
+
+@pytest.mark.task3_4
 def test_early_stopping_resets_on_improvement_and_ignores_nan(lab):
     stopper = lab.EarlyStopping(patience=2)
     decisions = [stopper.step(v) for v in [1.0, 1.1, 0.8, 0.9, float("nan")]]

@@ -329,6 +329,16 @@ def test_train_transforms_are_random_but_seedable(lab):
 
 
 @pytest.mark.task4_3
+def test_train_transforms_scale_pixels_to_0_1_before_normalising(lab):
+    transform = lab.train_transforms([0.0] * 3, [1.0] * 3, size=12, padding=2, jitter=0.2)  # Normalize is the identity
+    torch.manual_seed(0)
+    x = transform(pil_image())
+    assert 0.5 < x.max() <= 1.0 and x.min() >= 0.0, (
+        f"with mean 0 and std 1 the training transform should give the image in [0, 1]; got values in "
+        f"[{x.min():.3g}, {x.max():.3g}]: are the 0-255 pixels scaled to 0-1 before Normalize?")
+
+
+@pytest.mark.task4_3
 def test_eval_transforms_only_convert_and_normalise(lab):
     mean, std = [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]
     image = pil_image(size=6, seed=3)

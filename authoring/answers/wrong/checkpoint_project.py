@@ -562,6 +562,17 @@ ANSWERS = [
     {
         "task": "taskc_8",
         "block": 2,
+        "name": "averages the members' logits, then one softmax",
+        "why": "the member with the larger logits decides; with near-uniform members the log-loss check cannot tell",
+        "mentions": "mean of each member's softmax",
+        "body": """
+            logits = [predict_logits(model, images, tta=tta, amp_dtype=amp_dtype) for model in models]
+            return torch.stack(logits).mean(0).softmax(dim=1), [member.softmax(dim=1) for member in logits]
+        """,
+    },
+    {
+        "task": "taskc_8",
+        "block": 2,
         "name": "log-probabilities instead of probabilities",
         "why": "log_softmax values are negative: their mean is not a distribution",
         "mentions": "sum to 1",

@@ -197,6 +197,13 @@ ANSWERS = [
     },
     {
         "task": "task3_4",
+        "name": "an equal value counts as an improvement in max mode",
+        "why": ">= instead of >: the min-mode tests alone do not see it",
+        "mentions": "the comparison is strict",
+        "patch": [("improved = value > self.best + self.min_delta", "improved = value >= self.best + self.min_delta")],
+    },
+    {
+        "task": "task3_4",
         "name": "min_delta ignored",
         "why": "any tiny gain resets the patience",
         "mentions": "min_delta",

@@ -280,6 +280,14 @@ ANSWERS = [
     },
     {
         "task": "task4_3",
+        "block": 1,
+        "name": "ToDtype without scale=True in the training transform",
+        "why": "the README's common mistake: values in 0-255 normalised with statistics of 0-1",
+        "mentions": "scaled to 0-1",
+        "patch": [("v2.ToDtype(torch.float32, scale=True),", "v2.ToDtype(torch.float32),")],
+    },
+    {
+        "task": "task4_3",
         "block": 2,
         "name": "ToDtype without scale=True",
         "why": "values stay in 0..255, so normalising with [0, 1] statistics gives huge inputs",

@@ -1,0 +1,12 @@
+"""Checkpoint project — correct answers that differ from the reference where the README leaves a
+choice: each must pass every test of its task. Format: authoring/README.md ("Answer catalogues")."""
+
+ANSWERS = [
+    {
+        "task": "taskc_4",
+        "name": "the count first in the list summed over the ranks",
+        "why": "the README asks for sums and counts summed over the processes, in no particular order",
+        "patch": [("loss_sum, correct, count = sum_over_ranks([loss_sum, correct, len(targets)], device)",
+                   "count, loss_sum, correct = sum_over_ranks([len(targets), loss_sum, correct], device)")],
+    },
+]
