@@ -879,7 +879,9 @@ def test_torchrun_two_cpu_processes(child_lab_path, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 2, f"metrics.json should report world_size 2, got {metrics['world_size']}"
     assert (out / "last.pt").exists(), "rank 0 writes the checkpoint"
-    assert result.stdout.count("val accuracy") == 1, "only rank 0 should print the summary"
+    lines = [line for line in result.stdout.splitlines() if "acc" in line.lower()]
+    repeated = sorted({line for line in lines if lines.count(line) > 1})
+    assert lines and not repeated, f"only rank 0 prints (runs.py's log): these lines came from both processes: {repeated}"
 
 
 def test_help_lists_the_commands(lab, capsys):
@@ -966,8 +968,15 @@ def test_finetune_from_a_backbone_with_gradual_unfreezing(lab, tmp_path, capsys)
     metrics = smoke_train(lab, tmp_path / "ft", "--classes", "5,6,7,8,9", "--finetune-from", tmp_path / "pre" / "last.pt",
                           "--unfreeze-every", 1, "--epochs", 2, "--val-size", 50)
     printed = capsys.readouterr().out
-    assert "copied" in printed and "1 of 4 stages trainable" in printed and "2 of 4 stages trainable" in printed, printed
-    assert len(metrics["history"]) == 2
+    assert "copied" in printed and len(metrics["history"]) == 2, printed
+    before = torch.load(tmp_path / "pre" / "last.pt", weights_only=True)["model"]
+    after = torch.load(tmp_path / "ft" / "last.pt", weights_only=True)["model"]
+    backbone = [name for name, value in after.items() if name in before and before[name].shape == value.shape
+                and not name.startswith(("normalize.", "network.head.")) and "running_" not in name and "num_batches" not in name]
+    unchanged = [name for name in backbone if torch.equal(before[name], after[name])]
+    assert 0 < len(unchanged) < len(backbone), (
+        f"gradual unfreezing over 2 epochs (one more stage each epoch, README C.6) trains some backbone stages and "
+        f"leaves the first ones as copied: {len(unchanged)} of {len(backbone)} backbone tensors are unchanged")
 
 
 def test_speedrun_options_and_lookahead_resume(tmp_path):

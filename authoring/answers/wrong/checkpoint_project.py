@@ -883,7 +883,7 @@ ANSWERS = [
         "block": 2,
         "name": "lets checkpoint errors through as tracebacks",
         "why": "a bad file is the user's to fix: one line that names it",
-        "mentions": "one-line error",
+        "mentions": "ends in a traceback",
         "body": '''
             if args.command != "train":
                 return {"evaluate": evaluate, "predict": predict, "export": export}[args.command](args)

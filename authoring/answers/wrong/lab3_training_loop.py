@@ -470,7 +470,7 @@ ANSWERS = [
         "block": 2,
         "name": "architecture mismatch not translated",
         "why": "load_state_dict's long RuntimeError reaches the user",
-        "mentions": "does not match",
+        "mentions": "model does not match",
         "patch": [
             ('''
                 try:
