@@ -5,6 +5,7 @@ the order of their imports (a plugin module is registered before one that import
 """
 
 pytest_plugins = [
+    "harness.environment",  # the environment lines at the top of every run
     "harness.progress",  # the progress table, --check-starter, --phase1-results
     "harness.selection",  # --impl, markers from course.toml, which tests run
     "harness.fixtures",  # lab, lab_path, run_lab_script, cifar10_dir, one_thread

@@ -6,10 +6,13 @@
 - Instructor checks (tests in tests/instructor/, or marked `instructor`) run only with
   `--impl solution`; `slow` tests only with --runslow (or PHASE1_SLOW=1, or `-m slow`).
 - `-m lab1` does not import the other labs' test modules, so feedback stays fast.
+- PHASE1_START_METHOD=spawn (or forkserver) starts every child process the way macOS and Windows
+  do, on Linux too: CI runs the labs that start processes that way.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from pathlib import Path
@@ -82,6 +85,11 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "data: needs the CIFAR-10 image folder named by CIFAR10_DIR")
     config.addinivalue_line("markers", f"{INSTRUCTOR}: a course self-check; runs only with --impl solution (and in CI)")
     impl = checked_impl(config, course)
+    method = os.environ.get("PHASE1_START_METHOD")
+    if method:
+        if method not in multiprocessing.get_all_start_methods():
+            raise pytest.UsageError(f"PHASE1_START_METHOD={method}: this platform offers {multiprocessing.get_all_start_methods()}")
+        multiprocessing.set_start_method(method, force=True)
     config.stash[RUN] = RunState(course, impl, runslow(config), Progress(course, impl))
 
 

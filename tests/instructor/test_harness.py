@@ -340,3 +340,20 @@ def test_readme_example_failure_points_at_the_real_todo_line():
     lines = (ROOT / "lab1_tensors" / "starter.py").read_text().splitlines()
     actual = next(n for n, line in enumerate(lines, start=1) if "TODO(task1_2)" in line and "raise" in line)
     assert shown == actual, f"README.md's example says line {shown}; the TODO is on line {actual} of the starter"
+
+
+def test_the_environment_lines_say_versions_device_and_an_old_torch(monkeypatch):
+    import types
+    from importlib import metadata
+
+    from harness import environment
+
+    config = types.SimpleNamespace(rootpath=ROOT)
+    lines = environment.pytest_report_header(config)
+    assert lines[0].startswith("Python ") and "child processes start with" in lines[0]
+    assert f"torch {metadata.version('torch')}" in lines[1] and "requirements.txt asks for >=" in lines[1]
+    assert any(line.startswith("device: ") and "autocast" in line for line in lines), lines
+    real_version = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "2.0.1" if name == "torch" else real_version(name))
+    warning = [line for line in environment.pytest_report_header(config) if line.startswith("WARNING")]
+    assert warning and "your environment, not your code" in warning[0], warning

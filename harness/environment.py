@@ -1,0 +1,74 @@
+"""The environment line at the top of every run: Python, torch and torchvision, whether torch lies in
+the range this course is tested on, the device and the autocast dtype the course will use and why,
+and the start method of child processes. A failure that comes from the environment then reads as one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import platform
+import re
+from importlib import metadata
+from pathlib import Path
+
+# The torch releases CI runs the README's test command on (.ci/run). Keep it in step with .ci/run.
+TESTED_TORCH = ("2.14",)
+
+
+def torch_floor(root: Path) -> str | None:
+    try:
+        found = re.search(r"^torch\s*>=\s*([\d.]+)", (root / "requirements.txt").read_text(), re.M)
+    except OSError:
+        return None
+    return found[1] if found else None
+
+
+def release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:2])
+
+
+def device_line(root: Path) -> str | None:
+    """The device and autocast dtype Lab 5's get_device / autocast_dtype pick here, with the reason
+    (None for a course without Lab 5's given helpers)."""
+    if not (root / "lab5_gpu_mixed_precision" / "solution.py").exists():
+        return None
+    import torch
+
+    try:
+        lab5 = importlib.import_module("lab5_gpu_mixed_precision.solution")
+        device = lab5.get_device()
+        dtype = lab5.autocast_dtype(device, "auto")
+    except Exception:  # noqa: BLE001 - a broken copy of Lab 5: say less
+        return "device: cuda" if torch.cuda.is_available() else "device: cpu (no CUDA GPU: the gpu tests skip)"
+    if device.type == "cuda":
+        why = f"{torch.cuda.get_device_name(device)}" + ("" if dtype == torch.bfloat16 else ", no bf16: fp16 with a GradScaler")
+    elif device.type == "cpu":
+        why = "CPU with native bf16" if dtype == torch.bfloat16 else "CPU without native bf16: fp32"
+        why += "; no CUDA GPU: the gpu tests skip"
+    else:
+        why = f"{device.type}: fp32"
+    name = {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}.get(dtype, str(dtype))
+    return f"device: {device.type}, autocast {name} ({why})"
+
+
+def pytest_report_header(config):
+    root = Path(config.rootpath)
+    lines = [f"Python {platform.python_version()} on {platform.system()}; child processes start with "
+             f"{multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]}"]
+    try:  # the installed versions, read without importing (the header must not import torch for a --hint)
+        torch_version, vision_version = metadata.version("torch"), metadata.version("torchvision")
+    except metadata.PackageNotFoundError as error:
+        return lines + [f"this is your environment, not your code: {error.name} is not installed: "
+                        "run `pip install -r requirements.txt`"]
+    floor = torch_floor(root)
+    tested = ", ".join(TESTED_TORCH)
+    lines.append(f"torch {torch_version}, torchvision {vision_version} (CI tests torch {tested}"
+                 + (f"; requirements.txt asks for >= {floor})" if floor else ")"))
+    if floor and release(torch_version) < release(floor):
+        lines.append(f"WARNING: torch {torch_version} is older than {floor}, the oldest this course supports: a failure "
+                     f"may be your environment, not your code. Run `pip install -r requirements.txt`.")
+    elif release(torch_version) > max(release(v) for v in TESTED_TORCH):
+        lines.append(f"note: torch {torch_version} is newer than the releases CI tests ({tested}).")
+    device = device_line(root)
+    return lines + [device] if device else lines
