@@ -17,4 +17,41 @@ ANSWERS = [
         "patch": [("""log(f"val accuracy (tta={run.config.tta}) {metrics['val_accuracy']:.4f}")""",
                    """log(f"validation accuracy with TTA level {run.config.tta}: {100 * metrics['val_accuracy']:.2f}%")""")],
     },
+    {
+        "task": "taskc_2",
+        "block": 1,
+        "name": "the covariance from torch.cov and eigenvectors divided column by column",
+        "why": "another route to the same filters: torch.cov on the (12, P) patch matrix, the scaling before the transpose",
+        "body": """
+            patches = F.unfold(images.float(), kernel_size=2).permute(1, 0, 2).reshape(12, -1)
+            covariance = torch.cov(patches, correction=0)
+            eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
+            filters = (eigenvectors / torch.sqrt(eigenvalues + eps)).T.reshape(12, 3, 2, 2)
+            return torch.cat([filters, -filters])
+        """,
+    },
+    {
+        "task": "taskc_3",
+        "block": 1,
+        "name": "the schedule as the minimum of the rising and the falling line",
+        "body": """
+            if total_steps <= 0 or step >= total_steps:
+                return 0.0
+            fraction = step / total_steps
+            rising = fraction / warmup if warmup > 0 else 1.0
+            return peak * max(0.0, min(rising, (1 - fraction) / (1 - warmup)))
+        """,
+    },
+    {
+        "task": "taskc_10",
+        "block": 2,
+        "name": "the shards cut with a stride over whole batches, one list comprehension per rank",
+        "patch": [("""
+            steps = len(permutation) // batch_size
+            return [permutation[i * batch_size : (i + 1) * batch_size][rank::world_size] for i in range(steps)]
+        """, """
+            whole = permutation[: len(permutation) // batch_size * batch_size].view(-1, batch_size)
+            return [batch[rank::world_size] for batch in whole]
+        """)],
+    },
 ]

@@ -1,0 +1,51 @@
+"""Lab 6 — correct answers that differ from the reference where the README leaves a choice: each must
+pass every test of its task. Format: authoring/README.md ("Answer catalogues")."""
+
+ANSWERS = [
+    {
+        "task": "task6_1",
+        "name": "the output size from floor division of the covered pixels, the error in other words",
+        "body": """
+            effective = (kernel - 1) * dilation + 1
+            if size + 2 * padding < effective:
+                raise ValueError(f"kernel of {effective} pixels (dilation {dilation}) is larger than the padded input")
+            return 1 + (size + 2 * padding - effective) // stride
+        """,
+    },
+    {
+        "task": "task6_2",
+        "name": "the layers added to an empty Sequential",
+        "body": """
+            block = nn.Sequential()
+            block.append(nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, bias=False))
+            block.append(nn.BatchNorm2d(out_channels))
+            if activation is not None:
+                block.append(activation())
+            return block
+        """,
+    },
+    {
+        "task": "task6_6",
+        "block": 1,
+        "name": "the confusion matrix counted with index_put_ and accumulate=True",
+        "body": """
+            cm = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+            cm.index_put_((targets.cpu().long(), preds.cpu().long()), torch.ones(len(targets), dtype=torch.int64), accumulate=True)
+            return cm
+        """,
+    },
+    {
+        "task": "task6_6",
+        "block": 2,
+        "name": "precision and recall with nan_to_num for empty classes",
+        "body": """
+            cm = cm.to(torch.float64)
+            hits = torch.diag(cm)
+            precision = torch.nan_to_num(hits / cm.sum(0))
+            recall = torch.nan_to_num(hits / cm.sum(1))
+            f1 = torch.nan_to_num(2 * precision * recall / (precision + recall))
+            accuracy = (hits.sum() / cm.sum()).item() if cm.sum() > 0 else 0.0
+            return ClassMetrics(precision.float(), recall.float(), f1.float(), accuracy)
+        """,
+    },
+]
