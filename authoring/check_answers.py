@@ -9,7 +9,7 @@ each entry a patch of one solution block (the format: authoring/patches.py, auth
             "block": 1,                  # optional: which BEGIN SOLUTION(task1_3) block, from 1 (default 1)
             "name": "count not broadcast along dim",
             "why": "divides by a count that broadcasts along the wrong axis",
-            "mentions": "broadcast",     # optional (wrong answers): text the failure output must contain
+            "mentions": "broadcast",     # optional (wrong answers): text (or a list of texts) the failure must contain
             "patch": [("return total / mask.sum(dim, keepdim=True)", "return total / mask.sum()")],
         },
     ]
@@ -90,8 +90,10 @@ class Variant:
         return self.entry["name"]
 
     @property
-    def mentions(self) -> str | None:
-        return self.entry.get("mentions")
+    def mentions(self) -> list[str]:
+        """Texts the failure output must contain (one string or a list in the entry)."""
+        value = self.entry.get("mentions") or []
+        return [value] if isinstance(value, str) else list(value)
 
     @property
     def met(self) -> bool:
@@ -167,9 +169,10 @@ def judge(variant: Variant, code: int, results: dict | None, output: str, max_li
         variant.status = "too long"
         variant.detail = f"{too_long[0]['nodeid']}: {len(too_long[0]['text'].splitlines())} lines of report"
         return
-    if variant.mentions and not any(variant.mentions.lower() in test["text"].lower() for test in failing):
+    missing = [text for text in variant.mentions if not any(text.lower() in test["text"].lower() for test in failing)]
+    if missing:
         variant.status = "mention missing"
-        variant.detail = f"no failure mentions {variant.mentions!r}; got: {actionable[0]['message'][:200]}"
+        variant.detail = f"no failure mentions {missing[0]!r}; got: {actionable[0]['message'][:200]}"
         return
     variant.status = "caught"
     variant.detail = f"{len(failing)} of {len(tests)} tests fail: {actionable[0]['message'].splitlines()[0][:120]}"

@@ -777,7 +777,7 @@ ANSWERS = [
         "block": 2,
         "name": "each rank takes a contiguous half of the epoch",
         "why": "each step's shares must make up one global batch of the shared permutation",
-        "mentions": "global batch",
+        "mentions": ["global batch", "edit shard_batches()"],
         "body": '''
             share = len(permutation) // world_size
             mine = permutation[rank * share : (rank + 1) * share]

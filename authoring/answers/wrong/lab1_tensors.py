@@ -187,7 +187,7 @@ ANSWERS = [
         "block": 2,
         "name": "ignores grad_output",
         "why": "returns softmax(x) alone: right only when the incoming gradient is all ones",
-        "mentions": "grad_output",
+        "mentions": ["grad_output", "edit LogSumExp.backward()"],
         "patch": [
             ('''
                 softmax = (x - lse).exp()

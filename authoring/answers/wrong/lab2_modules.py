@@ -203,7 +203,7 @@ ANSWERS = [
         "block": 2,
         "name": "calls loss.backward()",
         "why": "a monitoring tool that writes .grad changes the next training step",
-        "mentions": ".grad",
+        "mentions": [".grad", "edit gradient_norms()"],
         "body": '''
             loss.backward(retain_graph=True)
             norms = {}

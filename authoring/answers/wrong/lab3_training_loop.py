@@ -259,7 +259,7 @@ ANSWERS = [
         "block": 2,
         "name": "Python's random not restored",
         "why": "one of the streams is forgotten",
-        "mentions": "python random",
+        "mentions": ["python random", "edit restore_rng_state()"],
         "patch": [
             ('''
                 random.setstate(state["python"])

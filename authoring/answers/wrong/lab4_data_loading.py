@@ -491,6 +491,7 @@ ANSWERS = [
         "block": 2,
         "name": "sampling without replacement",
         "why": "replacement=False can draw each rare image once only: the classes cannot be balanced",
+        "mentions": "edit balanced_sampler()",
         "body": '''
             labels = torch.as_tensor(labels, dtype=torch.long)
             weights = 1.0 / class_counts(labels)[labels].to(torch.float64)

@@ -50,6 +50,7 @@ ANSWERS = [
         "block": 2,
         "name": "namedtuple rebuilt as a plain tuple",
         "why": "type(obj)(generator) fails for a namedtuple; tuple(...) loses the field names",
+        "mentions": "edit to_device()",
         "patch": [
             ('''
                 if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple

@@ -343,7 +343,7 @@ ANSWERS = [
         "block": 2,
         "name": "precision and recall swapped",
         "why": "precision divides by the column sum (predicted as c), recall by the row sum",
-        "mentions": "swapped",
+        "mentions": ["swapped", "edit per_class_metrics()"],
         "body": '''
             cm = cm.double()
             tp = cm.diagonal()
