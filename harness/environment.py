@@ -54,7 +54,7 @@ def device_line(root: Path) -> str | None:
 
 def pytest_report_header(config):
     root = Path(config.rootpath)
-    lines = [f"Python {platform.python_version()} on {platform.system()}; child processes start with "
+    lines = [f"Python {platform.python_version()} on {platform.system()}; child processes (DataLoader workers, torchrun) start with "
              f"{multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]}"]
     try:  # the installed versions, read without importing (the header must not import torch for a --hint)
         torch_version, vision_version = metadata.version("torch"), metadata.version("torchvision")

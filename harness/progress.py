@@ -76,7 +76,8 @@ class Progress:
         if given == "failing":
             return "a test of the given code fails (see above)"
         if not full:
-            return f"filtered run: {run} of {total} tasks run, none failing (run `pytest -m {lab.marker}` for all)"
+            impl = "" if self.impl == "starter" else f"--impl {self.impl} "
+            return f"filtered run: {run} of {total} tasks run, none failing (run `pytest {impl}-m {lab.marker}` for all)"
         if states and all(state == "skipped" for state in states.values()):
             return "all skipped"
         return "done"

@@ -82,9 +82,9 @@ def failure_message(excinfo, max_lines: int = MAX_MESSAGE_LINES) -> list[str]:
         lines = text.splitlines()
     else:
         lines = f"{type(error).__name__}: {text}".splitlines()
-    if len(lines) > max_lines:
+    if len(lines) > max_lines:  # long lines are never cut: the diagnosis and the fix are often at their end
         lines = lines[: max_lines - 1] + [f"... ({len(lines) - max_lines + 1} more lines; {TB_HINT})"]
-    return [clip(line) for line in lines]
+    return lines
 
 
 def learner_frame(excinfo, path: Path | None) -> tuple[int, str, str] | None:

@@ -37,11 +37,13 @@ def tiny_config(lab, **overrides):
     return lab.dataclasses.replace(lab.CONFIGS["smoke"], **overrides)
 
 
-def smoke_args(out, **overrides):
-    """The parsed arguments of `train --smoke --out OUT` (what start_run and build_data read)."""
-    values = dict(smoke=True, data_dir=None, data_root="./data", cache_dir="", device=None, out=str(out), resume=None,
-                  overwrite=False, finetune_from=None, threads=0)
-    return argparse.Namespace(**{**values, **overrides})
+def smoke_args(lab, out, **overrides):
+    """The parsed arguments of `train --smoke --out OUT --cache-dir ''` (what start_run and build_data read),
+    from the command line's own parser, with `overrides` set afterwards."""
+    args = lab.build_parser(lab.Config, sorted(lab.CONFIGS)).parse_args(["train", "--smoke", "--out", str(out), "--cache-dir", ""])
+    for name, value in overrides.items():
+        setattr(args, name, value)
+    return args
 
 
 def smoke_train(lab, out, *extra):
@@ -51,7 +53,7 @@ def smoke_train(lab, out, *extra):
 
 def direct_run(lab, out, resume=False, **overrides):
     """start_run + (resume) + fit on the smoke data, without the command line (taskc_11)."""
-    run = lab.start_run(tiny_config(lab, **overrides), smoke_args(out))
+    run = lab.start_run(tiny_config(lab, **overrides), smoke_args(lab, out))
     if resume:
         lab.resume(run, Path(out) / "last.pt")
     lab.fit(run)
@@ -121,7 +123,7 @@ def test_missing_download_gives_one_clear_message(lab, monkeypatch, tmp_path):
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
     with pytest.raises(SystemExit) as exit_info:
-        lab.load_split(smoke_args(tmp_path, smoke=False, data_root=str(tmp_path / "data")), "train")
+        lab.load_split(smoke_args(lab, tmp_path, smoke=False, data_root=str(tmp_path / "data")), "train")
     message = str(exit_info.value)
     assert "--data-dir" in message and "internet" in message, f"the message should say how to get the data; got: {message}"
 
@@ -241,21 +243,21 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
 
 @pytest.mark.taskc_1
 def test_build_data_holds_out_a_stratified_validation_split(lab, tmp_path):
-    data = lab.build_data(tiny_config(lab, val_size=100), smoke_args(tmp_path))
+    data = lab.build_data(tiny_config(lab, val_size=100), smoke_args(lab, tmp_path))
     assert len(data.val_labels) == 100 and len(data.train_labels) == 500, (
         f"600 generated images with --val-size 100: expected 500 train / 100 val, got {len(data.train_labels)} / {len(data.val_labels)}")
     counts = torch.bincount(data.val_labels, minlength=10).tolist()
     assert counts == [10] * 10, f"validation should hold the same share of every class (10 each); got {counts}"
     assert data.class_names == CIFAR10_CLASSES, f"class names come from the data; got {data.class_names}"
-    again = lab.build_data(tiny_config(lab, val_size=100), smoke_args(tmp_path))
+    again = lab.build_data(tiny_config(lab, val_size=100), smoke_args(lab, tmp_path))
     assert torch.equal(again.val_images, data.val_images), "the same seed must give the same split"
-    other = lab.build_data(tiny_config(lab, val_size=100, seed=1), smoke_args(tmp_path))
+    other = lab.build_data(tiny_config(lab, val_size=100, seed=1), smoke_args(lab, tmp_path))
     assert not torch.equal(other.val_images, data.val_images), "another --seed should give another split"
 
 
 @pytest.mark.taskc_1
 def test_build_data_keeps_only_the_chosen_classes_and_renumbers_them(lab, tmp_path):
-    data = lab.build_data(tiny_config(lab, val_size=50, classes=(5, 7)), smoke_args(tmp_path))
+    data = lab.build_data(tiny_config(lab, val_size=50, classes=(5, 7)), smoke_args(lab, tmp_path))
     assert data.class_names == ["dog", "horse"], f"--classes 5,7 means CIFAR-10's dog and horse; got {data.class_names}"
     assert set(data.train_labels.tolist()) == {0, 1}, "the kept classes are renumbered 0 and 1"
     assert len(data.train_labels) + len(data.val_labels) == 120, "60 images of each kept class"
@@ -263,7 +265,7 @@ def test_build_data_keeps_only_the_chosen_classes_and_renumbers_them(lab, tmp_pa
 
 @pytest.mark.taskc_1
 def test_val_size_zero_trains_on_every_image(lab, tmp_path):
-    data = lab.build_data(tiny_config(lab, val_size=0), smoke_args(tmp_path))
+    data = lab.build_data(tiny_config(lab, val_size=0), smoke_args(lab, tmp_path))
     assert len(data.train_labels) == 600 and len(data.val_labels) == 0, "--val-size 0: every image trains, none validates"
 
 
@@ -349,7 +351,7 @@ def test_flip_mask_policies(lab):
 
 @pytest.mark.taskc_3
 def test_run_epoch_takes_every_step_and_learns(lab, tmp_path):
-    run = lab.start_run(tiny_config(lab, epochs=3), smoke_args(tmp_path))
+    run = lab.start_run(tiny_config(lab, epochs=3), smoke_args(lab, tmp_path))
     before = [p.detach().clone() for p in run.model.parameters()]
     loss = lab.run_epoch(run, 0)
     assert run.step == 500 // 64, f"500 training images in batches of 64: 7 steps per epoch; run.step is {run.step}"
@@ -373,7 +375,7 @@ def test_run_epoch_stops_at_max_steps_and_uses_the_labs_augmentation(lab, tmp_pa
         return real(images, padding, generator, flip=flip)
 
     monkeypatch.setattr(lab, "random_crop_flip", counting)
-    run = lab.start_run(tiny_config(lab, max_steps=3), smoke_args(tmp_path))
+    run = lab.start_run(tiny_config(lab, max_steps=3), smoke_args(lab, tmp_path))
     lab.run_epoch(run, 0)
     assert run.step == 3, f"--max-steps 3 stops the epoch after 3 steps; took {run.step}"
     assert calls and all(c == (64, 2, True) for c in calls), (
@@ -384,7 +386,7 @@ def test_run_epoch_stops_at_max_steps_and_uses_the_labs_augmentation(lab, tmp_pa
 def test_an_epoch_is_the_same_every_time(lab, tmp_path):
     weights = []
     for _ in range(2):
-        run = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+        run = lab.start_run(tiny_config(lab), smoke_args(lab, tmp_path))
         lab.run_epoch(run, 1)
         weights.append(run.model.state_dict())
     changed = [k for k in weights[0] if not torch.equal(weights[0][k], weights[1][k])]
@@ -409,23 +411,34 @@ def test_evaluate_split_matches_a_direct_computation(lab):
 
 @pytest.mark.taskc_4
 def test_each_rank_scores_its_share_and_sums_over_ranks(lab, monkeypatch):
+    """Two ranks, 5 images: rank 0 scores images 0, 2, 4 and rank 1 images 1, 3. A fake all-reduce adds
+    rank 0's list to rank 1's (the same code builds both lists, so their order is yours to choose)."""
     images, labels = lab.make_synthetic_dataset(5, seed=2)
     model = lab.create_classifier(tiny_config(lab), images, num_classes=10).eval()
-    summed = []
     monkeypatch.setattr(lab.dist, "is_initialized", lambda: True)
-    monkeypatch.setattr(lab.dist, "get_rank", lambda: 1)
     monkeypatch.setattr(lab.dist, "get_world_size", lambda: 2)
-    # Two ranks with equal shares: the sum over ranks doubles every number, whatever their order in the list.
-    monkeypatch.setattr(lab, "sum_over_ranks", lambda values, device: summed.append(list(values)) or [2 * v for v in values])
-    got = lab.evaluate_split(model, images, labels, torch.device("cpu"))
-    assert len(summed) == 1, "add the sums up over the ranks once, with sum_over_ranks([...], device)"
+
+    def as_rank(rank, all_reduce):
+        sent = []
+        monkeypatch.setattr(lab.dist, "get_rank", lambda: rank)
+        monkeypatch.setattr(lab, "sum_over_ranks", lambda values, device: sent.append(list(values)) or all_reduce(list(values)))
+        return lab.evaluate_split(model, images, labels, torch.device("cpu")), sent
+
+    _, rank0 = as_rank(0, lambda values: values)
+    got, rank1 = as_rank(1, lambda values: [a + b for a, b in zip(values, rank0[0])])
+    assert len(rank1) == 1, "add the sums up over the ranks once, with sum_over_ranks([...], device)"
     with torch.no_grad():
-        logits = model(images[1::2].float())
-    loss = torch.nn.functional.cross_entropy(logits, labels[1::2]).item()
-    accuracy = (logits.argmax(1) == labels[1::2]).float().mean().item()
+        logits = model(images.float())
+    share_loss = torch.nn.functional.cross_entropy(logits[1::2], labels[1::2], reduction="sum").item()
+    assert any(abs(value - share_loss) < 1e-3 for value in rank1[0]), (
+        f"rank 1 of 2 sums the loss of its share, images 1 and 3 (every world_size-th, from its rank): "
+        f"{share_loss:.4f} is not among the numbers it sent, {rank1[0]}")
+    loss = torch.nn.functional.cross_entropy(logits, labels).item()
+    accuracy = (logits.argmax(1) == labels).float().mean().item()
     assert abs(got["loss"] - loss) < 1e-4 and abs(got["accuracy"] - accuracy) < 1e-6, (
-        f"rank 1 of 2 scores images 1 and 3 of 5 (every world_size-th) and sums the loss, the correct count AND the "
-        f"image count over the ranks (here each sum doubles): expected loss {loss:.4f}, accuracy {accuracy:.2f}, got {got}")
+        f"after the sum over the ranks, every rank returns the loss and accuracy of all 5 images (loss {loss:.4f}, "
+        f"accuracy {accuracy:.2f}); got {got}: sum the loss, the correct count and the image count, never means "
+        "(the shares have 3 and 2 images)")
 
 
 # --------------------------------------------------------------------------- taskc_5 — checkpoints for exact resume
@@ -436,7 +449,7 @@ def test_save_run_writes_best_before_last_and_only_when_improved(lab, tmp_path, 
     written = []
     real_save = lab.save_checkpoint
     monkeypatch.setattr(lab, "save_checkpoint", lambda path, **state: written.append(Path(path).name) or real_save(path, **state))
-    run = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+    run = lab.start_run(tiny_config(lab), smoke_args(lab, tmp_path))
     run.epoch = 1
     run.stopper.step(0.5)
     lab.save_run(run)
@@ -451,7 +464,7 @@ def test_save_run_writes_best_before_last_and_only_when_improved(lab, tmp_path, 
 
 @pytest.mark.taskc_5
 def test_the_checkpoint_holds_what_resume_and_evaluate_need(lab, tmp_path):
-    run = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+    run = lab.start_run(tiny_config(lab), smoke_args(lab, tmp_path))
     lab.run_epoch(run, 0)
     run.epoch, run.train_seconds = 1, 1.5
     run.history.append({"epoch": 1})
@@ -461,7 +474,7 @@ def test_the_checkpoint_holds_what_resume_and_evaluate_need(lab, tmp_path):
     assert checkpoint["format"] and checkpoint["epoch"] == 1, "one checkpoint format: Lab 3's save_checkpoint(path, model=..., ...)"
     for key in ("config", "class_names", "history", "step", "train_seconds", "scaler", "early_stopping"):
         assert key in checkpoint["extra"], f"pass {key!r} to save_checkpoint as an extra keyword; found {sorted(checkpoint['extra'])}"
-    again = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+    again = lab.start_run(tiny_config(lab), smoke_args(lab, tmp_path))
     lab.resume(again, tmp_path / "last.pt")
     assert (again.epoch, again.step, again.history, again.train_seconds) == (1, run.step, [{"epoch": 1}], 1.5), (
         "resume restores the epoch, the step, the history and the training time")
@@ -570,7 +583,7 @@ def test_best_pt_is_the_best_of_the_whole_run_after_a_crash_between_the_saves(la
 def test_tensorboard_gets_scalars_images_and_the_confusion_matrix(lab, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    run = lab.start_run(tiny_config(lab), smoke_args(tmp_path))
+    run = lab.start_run(tiny_config(lab), smoke_args(lab, tmp_path))
     lab.open_tensorboard(run)
     lab.fit(run)
     metrics = {"val_accuracy": None}

@@ -357,3 +357,11 @@ def test_the_environment_lines_say_versions_device_and_an_old_torch(monkeypatch)
     monkeypatch.setattr(metadata, "version", lambda name: "2.0.1" if name == "torch" else real_version(name))
     warning = [line for line in environment.pytest_report_header(config) if line.startswith("WARNING")]
     assert warning and "your environment, not your code" in warning[0], warning
+
+
+def test_a_long_assertion_message_is_shown_whole(fake_course):
+    (fake_course.path / "tests" / "test_long.py").write_text(
+        "import pytest\n\n\n@pytest.mark.lab1\n@pytest.mark.task1_1\ndef test_long(lab):\n"
+        "    assert lab.double(1) == 3, 'x' * 300 + ' and the fix comes last'\n")
+    code, out = run_fake(fake_course, "--impl", "solution", "tests/test_long.py")
+    assert code == 1 and "and the fix comes last" in out, out

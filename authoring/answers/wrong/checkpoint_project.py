@@ -254,6 +254,19 @@ ANSWERS = [
     },
     {
         "task": "taskc_4",
+        "name": "the mean of the ranks' means",
+        "why": "the README's warning: the shares can differ by one image, so means of means are off",
+        "mentions": "sums the loss of its share",
+        "patch": [("""
+            loss_sum, correct, count = sum_over_ranks([loss_sum, correct, len(targets)], device)
+            return {"loss": loss_sum / max(count, 1), "accuracy": correct / max(count, 1)}
+        """, """
+            mean_loss, mean_accuracy = sum_over_ranks([loss_sum / len(targets), correct / len(targets)], device)
+            return {"loss": mean_loss / world_size, "accuracy": mean_accuracy / world_size}
+        """)],
+    },
+    {
+        "task": "taskc_4",
         "name": "returns the sums instead of the means",
         "why": "loss and accuracy are per image: divide by the count",
         "mentions": "expected loss",
