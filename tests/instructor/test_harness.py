@@ -350,7 +350,7 @@ def test_the_environment_lines_say_versions_device_and_an_old_torch(monkeypatch)
 
     config = types.SimpleNamespace(rootpath=ROOT)
     lines = environment.pytest_report_header(config)
-    assert lines[0].startswith("Python ") and "child processes start with" in lines[0]
+    assert lines[0].startswith("Python ") and "torchrun) start with" in lines[0]
     assert f"torch {metadata.version('torch')}" in lines[1] and "requirements.txt asks for >=" in lines[1]
     assert any(line.startswith("device: ") and "autocast" in line for line in lines), lines
     real_version = metadata.version
