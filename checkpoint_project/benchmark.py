@@ -1,12 +1,12 @@
 """Train and evaluate named runs, then print one table (accuracy, training time).
 
-    python checkpoint_project/benchmark.py --data-dir /tmp/cifar fast
-    python checkpoint_project/benchmark.py --data-dir DIR gpu94 "gpu94 --epochs 16" "fast --lr 0.6"
+    python checkpoint_project/benchmark.py --data-dir /tmp/cifar fast                  # your starter.py
+    python checkpoint_project/benchmark.py --impl solution --data-dir DIR gpu94 "gpu94 --epochs 16" "fast --lr 0.6"
 
 Each argument is a config name followed by optional overrides of train's options. Every run is
 `train` then `evaluate --split test` in fresh processes, exactly the commands the README lists:
-speedrun.py for its configs (gpu94, cpu90) and for its options, solution.py (or --impl) for the
-others; the table reads their metrics JSON files. Results also go to
+speedrun.py for its configs (gpu94, cpu90) and for its options, your starter.py (--impl solution: the
+reference) for the others; the table reads their metrics JSON files. Results also go to
 OUT/benchmark.json. Timing is training wall time (including per-epoch validation), not decoding
 and not the untimed warm-up (cuDNN autotuning on CUDA, compilation with --compile), which has
 a column of its own.
@@ -39,7 +39,8 @@ def main() -> int:
     parser.add_argument("runs", nargs="+", help='e.g. fast  or  "gpu94 --epochs 16"')
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--out", default="runs/benchmark")
-    parser.add_argument("--impl", default="solution", help="which file of this folder to run (solution, starter, ...)")
+    parser.add_argument("--impl", default="starter", help="which file of this folder to run for the non-speedrun configs "
+                        "(default starter: yours; solution, NAME)")
     args = parser.parse_args()
     results = []
     for number, spec in enumerate(args.runs):

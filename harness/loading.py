@@ -117,8 +117,8 @@ def import_lab_file(path: Path, limit: float | None = None):
 
 
 def load_lab_file(folder: Path, impl: str = "starter"):
-    """For scripts (the labs' benchmarks): folder/<impl>.py imported under its module name.
-    A missing file, or one that does not import, is one clear line (SystemExit)."""
+    """For scripts (the labs' benchmarks): folder/<impl>.py imported under its module name, saying which
+    file it is. A missing file, or one that does not import, is one clear line (SystemExit)."""
     folder = Path(folder).resolve()
     path = folder / f"{impl.removesuffix('.py')}.py"
     if not path.exists():
@@ -129,6 +129,7 @@ def load_lab_file(folder: Path, impl: str = "starter"):
     module = import_lab_file(path, limit=0)
     if isinstance(module, BaseException):
         raise SystemExit(f"error: {describe_import_error(module, path, folder.parent).splitlines()[0]}")
+    print(f"using {folder.name}/{path.name} (--impl starter|solution|NAME chooses the file)", flush=True)
     return module
 
 

@@ -13,12 +13,12 @@ cropped after padding by 4, randomly mirrored, normalised — from the same imag
               on whole (B, 3, 32, 32) uint8 batches indexed from the in-memory tensor.
 
 Usage (from the repository root):
-    python lab4_data_loading/benchmark.py --data-dir /path/to/cifar10/train
-    python lab4_data_loading/benchmark.py                 # generated PNGs when no data dir
-    python lab4_data_loading/benchmark.py --impl starter  # time your own functions
+    python lab4_data_loading/benchmark.py --data-dir /path/to/cifar10/train   # your starter.py
+    python lab4_data_loading/benchmark.py                  # generated PNGs when no data dir
+    python lab4_data_loading/benchmark.py --impl solution  # the reference, for comparison
 
-It uses the functions of lab4_data_loading/<impl>.py (solution.py by default; --impl
-starter for yours), so it needs tasks 4.1 (ImageFolderDataset), 4.2 (decode_image_folder),
+It uses the functions of lab4_data_loading/<impl>.py (your starter.py by default; --impl
+solution for the reference), so it needs tasks 4.1 (ImageFolderDataset), 4.2 (decode_image_folder),
 4.3 (train_transforms), 4.4 (random_crop_flip, normalize_batch) and 4.5 (compute_mean_std).
 """
 
@@ -38,7 +38,7 @@ from torchvision.transforms import v2
 HERE = Path(__file__).resolve().parent
 
 
-def load_lab(impl: str = "solution"):
+def load_lab(impl: str = "starter"):
     """Import lab4_data_loading/<impl>.py by path (the same way the tests do)."""
     if str(HERE.parent) not in sys.path:
         sys.path.insert(0, str(HERE.parent))
@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> None:
         help="torch threads in the main process (default 1: the pipeline gets one core, the model the rest; "
         "on a busy machine more threads can be far slower)",
     )
-    parser.add_argument("--impl", default="solution", help="which file of lab4_data_loading/ to time (default solution; "
-                        "`starter` times your tasks 4.1-4.5)")
+    parser.add_argument("--impl", default="starter", help="which file of lab4_data_loading/ to time (default starter: "
+                        "your tasks 4.1-4.5; `solution` for the reference)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)

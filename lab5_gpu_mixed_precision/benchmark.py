@@ -2,7 +2,7 @@
 configurations that each change ONE thing against the row named in its "vs" column.
 
 Needs tasks 5.1 (get_device, to_device), 5.2 (amp_train_step) and 5.8 (DeviceBatches) of
-lab5_gpu_mixed_precision/<impl>.py (solution.py by default; --impl starter for yours),
+lab5_gpu_mixed_precision/<impl>.py (your starter.py by default; --impl solution for the reference),
 and Lab 4's random_crop_flip (lab4_data_loading/solution.py).
 
     CPU fp32                        in-memory batches (DeviceBatches on the CPU)
@@ -109,7 +109,7 @@ def row_math_settings(tf32: bool):
         torch.backends.cuda.matmul.allow_tf32 = matmul
 
 
-def load_lab(impl: str = "solution"):
+def load_lab(impl: str = "starter"):
     """Import lab5_gpu_mixed_precision/<impl>.py by path (the same way the tests do)."""
     if str(HERE.parent) not in sys.path:
         sys.path.insert(0, str(HERE.parent))
@@ -302,8 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-compile", action="store_true", help="leave out the torch.compile row")
     parser.add_argument("--no-cpu", action="store_true", help="leave out the CPU rows")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--impl", default="solution", help="which file of lab5_gpu_mixed_precision/ to train with "
-                        "(default solution; `starter` times your tasks 5.1, 5.2 and 5.8)")
+    parser.add_argument("--impl", default="starter", help="which file of lab5_gpu_mixed_precision/ to train with "
+                        "(default starter: your tasks 5.1, 5.2 and 5.8; `solution` for the reference)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
 

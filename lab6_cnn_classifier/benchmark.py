@@ -2,7 +2,7 @@
 
     python lab6_cnn_classifier/benchmark.py                              # images/s: fp32/bf16 x contiguous/channels_last
     python lab6_cnn_classifier/benchmark.py --transfer --data-dir DIR    # scratch vs frozen vs fine-tune vs gradual
-    python lab6_cnn_classifier/benchmark.py --impl starter ...           # measure your own file (default: solution)
+    python lab6_cnn_classifier/benchmark.py --impl solution ...          # the reference (default: your starter.py)
 
 Throughput: the lab's ResNet on random uint8 images that already sit on the device (the
 model is timed, not the data path), one warm-up phase, then enough steps to fill at
@@ -31,7 +31,7 @@ import torch.nn.functional as F
 HERE = Path(__file__).resolve().parent
 
 
-def load_lab(impl: str = "solution"):
+def load_lab(impl: str = "starter"):
     """Import lab6_cnn_classifier/<impl>.py by path (the same way the tests do)."""
     if str(HERE.parent) not in sys.path:
         sys.path.insert(0, str(HERE.parent))
@@ -231,7 +231,8 @@ def format_transfer_table(results: dict[str, float], config: TransferConfig) -> 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--impl", default="solution", help="which file of this folder to measure (default solution)")
+    parser.add_argument("--impl", default="starter", help="which file of this folder to measure (default starter: yours; "
+                        "`solution` for the reference)")
     parser.add_argument("--transfer", action="store_true", help="the transfer-learning table instead of throughput")
     parser.add_argument("--widths", help="comma-separated ResNet widths (default: 32,64,128,256; transfer 16,32,64,128)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (CPU)")

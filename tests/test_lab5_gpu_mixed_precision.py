@@ -665,15 +665,19 @@ def test_benchmark_scopes_cudnn_and_tf32_per_row(lab, lab_path):
     assert all(row.versus in names[:i] for i, row in enumerate(benchmark.GPU_ROWS) if i), "each row compares with an earlier one"
 
 
-def test_benchmark_without_cuda_prints_cpu_rows_and_exits_0(lab_path, tmp_path):
-    """Given code: the benchmark script on a machine without CUDA (forced with CUDA_VISIBLE_DEVICES='')."""
+@pytest.mark.task5_8
+def test_benchmark_without_cuda_prints_cpu_rows_and_exits_0(child_lab_path, tmp_path):
+    """The benchmark script with your file on a machine without CUDA (forced with CUDA_VISIBLE_DEVICES='')."""
+    lab_path = child_lab_path
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, str(lab_path.parent / "benchmark.py"), "--images", "64", "--cpu-steps", "1", "--cpu-batch-size", "8",
+        [sys.executable, str(lab_path.parent / "benchmark.py"), "--impl", lab_path.stem, "--images", "64", "--cpu-steps", "1", "--cpu-batch-size", "8",
          "--threads", "1", "--json", str(tmp_path / "r.json")],
         capture_output=True, text=True, timeout=300, env=env,
     )
+    raise_todo_from_output(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"using lab5_gpu_mixed_precision/{lab_path.name}" in result.stdout, "the benchmark says which file it timed"
     assert "| CPU bf16 autocast |" in result.stdout and "CPU rows only" in result.stdout, result.stdout
     assert (tmp_path / "r.json").exists()
 
