@@ -27,6 +27,7 @@ from tests.helpers import full_disk_save, seeded
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from checkpoint_project.data import CIFAR10_CLASSES  # noqa: E402
 from harness import markers  # noqa: E402
+from harness.todos import raise_todo_from_output  # noqa: E402
 
 pytestmark = pytest.mark.checkpoint
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,13 +63,6 @@ def direct_run(lab, out, resume=False, **overrides):
 
 def epoch_of(path):
     return torch.load(path, weights_only=True)["epoch"]
-
-
-def raise_todo_in(output: str):
-    """A TODO reached in a child process shows up here as the usual one-line TODO failure."""
-    match = re.search(r"NotImplementedError: (TODO\(task\w+\): .*)", output)
-    if match:
-        raise NotImplementedError(match.group(1))
 
 
 # --------------------------------------------------------------------------- one concept
@@ -887,7 +881,7 @@ def test_torchrun_two_cpu_processes(child_lab_path, tmp_path):
                "train", "--smoke", "--epochs", "1", "--out", str(out), "--cache-dir", "", "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
-    raise_todo_in(result.stdout + result.stderr)
+    raise_todo_from_output(result.stdout + result.stderr)
     assert result.returncode == 0, f"torchrun failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 2, f"metrics.json should report world_size 2, got {metrics['world_size']}"

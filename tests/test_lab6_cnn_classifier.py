@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from harness import markers
 from harness.todos import raise_todo_from_output
 from tests.helpers import expect_error, seeded
 
@@ -815,17 +816,7 @@ def test_missing_data_gives_one_clear_message(lab, tmp_path, monkeypatch):
 
 def solution_blocks(text):
     """(task, todo text, hint comment lines above the marker, body lines) for each marked block."""
-    lines, blocks = text.splitlines(), []
-    for number, line in enumerate(lines):
-        begin = re.match(r"\s*# BEGIN SOLUTION\((task\w+)\):\s*(.*)", line)
-        if begin:
-            hints, above = [], number - 1
-            while above >= 0 and lines[above].strip().startswith("#"):
-                hints.insert(0, lines[above].strip().lstrip("#"))
-                above -= 1
-            end = next(i for i in range(number, len(lines)) if lines[i].strip() == "# END SOLUTION")
-            blocks.append((begin.group(1), begin.group(2), hints, lines[number + 1 : end]))
-    return blocks
+    return [(block.task, block.todo, block.hint, block.body) for block in markers.blocks(text)]
 
 
 def tokens(text):
@@ -834,7 +825,7 @@ def tokens(text):
 
 @pytest.mark.instructor
 def test_lesson_file_shape_and_hints_that_do_not_give_the_code():
-    """Issues 12 and 13: the lesson file <= 800 lines; every TODO body 3-25 lines (a one-line forward()
+    """The lesson file <= 800 lines; every TODO body 3-25 lines (a one-line forward()
     is allowed); no TODO text or hint above a marker repeats 6 or more consecutive tokens of its body
     (comments in the body are not counted); every task has levels 1-3 in hints.md."""
     text = (LAB_DIR / "solution.py").read_text()
