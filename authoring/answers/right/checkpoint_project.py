@@ -54,4 +54,16 @@ ANSWERS = [
             return [batch[rank::world_size] for batch in whole]
         """)],
     },
+    {
+        "task": "taskc_8",
+        "block": 4,
+        "name": "the predictions listed with topk(1) and names looked up in a loop",
+        "body": """
+            probabilities, _ = ensemble_probabilities(models, load_image_files(args.images), tta=args.tta)
+            best, index = probabilities.topk(1, dim=1)
+            results = []
+            for path, p, i in zip(args.images, best[:, 0].tolist(), index[:, 0].tolist()):
+                results.append({"file": path, "class": extra["class_names"][i], "probability": p})
+        """,
+    },
 ]

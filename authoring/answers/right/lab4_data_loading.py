@@ -31,4 +31,22 @@ ANSWERS = [
         "patch": [("return (counts.sum() / (len(counts) * counts)).to(torch.float32)",
                    "return counts.float().mean() / counts.float()")],
     },
+    {
+        "task": "task4_5",
+        "block": 2,
+        "name": "the split drawn per class with one shared permutation, then the classes picked from it",
+        "body": """
+            generator = torch.Generator().manual_seed(seed)
+            order = torch.randperm(len(labels), generator=generator)
+            train, val = [], []
+            for c in labels.unique():
+                members = order[labels[order] == c]
+                k = round(len(members) * val_fraction)
+                val.append(members[:k])
+                train.append(members[k:])
+            empty = torch.empty(0, dtype=torch.long)
+            return (torch.sort(torch.cat(train)).values if train else empty,
+                    torch.sort(torch.cat(val)).values if val else empty)
+        """,
+    },
 ]

@@ -25,4 +25,49 @@ ANSWERS = [
             return w.grad.float() / loss_scale
         """,
     },
+    {
+        "task": "task5_5",
+        "name": "an exponential search then bisection written with a helper that returns the upper end",
+        "body": """
+            def ok(size: int) -> bool:
+                try:
+                    step_fn(size)
+                    return True
+                except torch.OutOfMemoryError:
+                    if torch.cuda.is_available():
+                        torch.cuda.empty_cache()
+                    return False
+
+            if not ok(start):
+                raise RuntimeError(f"even batch size {start} runs out of memory")
+            low, high = start, start
+            while high < limit and ok(min(high * 2, limit)):
+                low = high = min(high * 2, limit)
+            if high >= limit:
+                return limit
+            high = min(high * 2, limit)  # known to fail
+            while high - low > 1:
+                mid = (low + high) // 2
+                low, high = (mid, high) if ok(mid) else (low, mid)
+            return low
+        """,
+    },
+    {
+        "task": "task5_1",
+        "block": 2,
+        "name": "to_device with a match statement",
+        "body": """
+            match obj:
+                case torch.Tensor():
+                    return obj.to(device, non_blocking=non_blocking)
+                case dict():
+                    return {key: to_device(value, device, non_blocking) for key, value in obj.items()}
+                case tuple() if hasattr(obj, "_fields"):
+                    return type(obj)(*[to_device(value, device, non_blocking) for value in obj])
+                case list() | tuple():
+                    return type(obj)([to_device(value, device, non_blocking) for value in obj])
+                case _:
+                    return obj
+        """,
+    },
 ]

@@ -48,4 +48,36 @@ ANSWERS = [
             return ClassMetrics(precision.float(), recall.float(), f1.float(), accuracy)
         """,
     },
+    {
+        "task": "task6_3",
+        "block": 2,
+        "name": "the shortcut added in place, ReLU as a module call",
+        "body": """
+            out = self.residual(x)
+            out += self.shortcut(x)
+            return torch.relu(out)
+        """,
+    },
+    {
+        "task": "task6_4",
+        "block": 2,
+        "name": "global average pooling with mean over the spatial dimensions",
+        "body": """
+            features = self.features(x).mean(dim=(2, 3))
+            return self.head(self.dropout(features))
+        """,
+    },
+    {
+        "task": "task6_7",
+        "block": 3,
+        "name": "the groups split with a set of the head's parameters, in one pass",
+        "body": """
+            head = set(head_module.parameters())
+            backbone, head_params = [], []
+            for parameter in model.parameters():
+                (head_params if parameter in head else backbone).append(parameter)
+            return [{"params": backbone, "lr": backbone_lr, "name": "backbone"},
+                    {"params": head_params, "lr": head_lr, "name": "head"}]
+        """,
+    },
 ]
