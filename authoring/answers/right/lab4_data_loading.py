@@ -49,4 +49,15 @@ ANSWERS = [
                     torch.sort(torch.cat(val)).values if val else empty)
         """,
     },
+    {
+        "task": "task4_4",
+        "block": 2,
+        "name": "normalisation written as two broadcast tensors and out-of-place arithmetic",
+        "body": """
+            shape = (1, images.shape[1], 1, 1)
+            mean_t = torch.tensor(mean, dtype=torch.float32, device=images.device).reshape(shape)
+            std_t = torch.tensor(std, dtype=torch.float32, device=images.device).reshape(shape)
+            return (images.float() / 255.0 - mean_t) / std_t
+        """,
+    },
 ]

@@ -70,4 +70,22 @@ ANSWERS = [
                     return obj
         """,
     },
+    {
+        "task": "task5_2",
+        "name": "torch.autocast, the scaler path and the plain path sharing one backward line",
+        "body": """
+            inputs, targets = batch
+            for parameter in model.parameters():
+                parameter.grad = None
+            with torch.autocast(device_type, dtype=dtype, enabled=dtype is not torch.float32):
+                loss = loss_fn(model(inputs), targets)
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            if scaler is not None:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            return loss.detach()
+        """,
+    },
 ]

@@ -80,4 +80,18 @@ ANSWERS = [
                     {"params": head_params, "lr": head_lr, "name": "head"}]
         """,
     },
+    {
+        "task": "task6_8",
+        "block": 2,
+        "name": "the stages to train counted with a ceiling, frozen ones first",
+        "body": """
+            k = min(len(self.stages), epoch // self.epochs_per_stage + 1)
+            for stage in self.stages[k:]:
+                freeze(stage)
+            for stage in self.stages[:k]:
+                unfreeze(stage, train=self.model.training)
+            self.num_unfrozen = k
+            return k
+        """,
+    },
 ]
