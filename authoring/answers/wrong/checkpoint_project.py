@@ -184,10 +184,12 @@ ANSWERS = [
         "patch": [
             ('''
                 flips = flip_mask(batch, epoch, config.seed, config.flip, generator)
-                images = data.train_images[batch.to(data.train_images.device)]
+            ''', '''
+
+            '''),
+            ('''
                 images = random_crop_flip(images, config.translate, generator, flip=flips)
             ''', '''
-                images = data.train_images[batch.to(data.train_images.device)]
                 images = random_crop_flip(images, config.translate, generator)
             '''),
         ],
@@ -225,13 +227,15 @@ ANSWERS = [
         "patch": [
             ('''
                 config.set_learning_rate(run.optimizer, run.step, run.total_steps, epoch)
-                flips = flip_mask(batch, epoch, config.seed, config.flip, generator)
+            ''', '''
+
+            '''),
+            ('''
                 images = data.train_images[batch.to(data.train_images.device)]
                 images = random_crop_flip(images, config.translate, generator, flip=flips)
                 images = images.to(run.device, non_blocking=True).float().contiguous(memory_format=run.memory_format)
                 labels = data.train_labels[batch.to(data.train_labels.device)].to(run.device, non_blocking=True)
             ''', '''
-                flips = flip_mask(batch, epoch, config.seed, config.flip, generator)
                 images = random_crop_flip(data.train_images[batch], config.translate, generator, flip=flips)
                 images = images.to(run.device).float().contiguous(memory_format=run.memory_format)
                 labels = data.train_labels[batch].to(run.device)
@@ -257,13 +261,15 @@ ANSWERS = [
         "name": "the mean of the ranks' means",
         "why": "the README's warning: the shares can differ by one image, so means of means are off",
         "mentions": "sums the loss of its share",
-        "patch": [("""
-            loss_sum, correct, count = sum_over_ranks([loss_sum, correct, len(targets)], device)
-            return {"loss": loss_sum / max(count, 1), "accuracy": correct / max(count, 1)}
-        """, """
-            mean_loss, mean_accuracy = sum_over_ranks([loss_sum / len(targets), correct / len(targets)], device)
-            return {"loss": mean_loss / world_size, "accuracy": mean_accuracy / world_size}
-        """)],
+        "patch": [
+            ('''
+                loss_sum, correct, count = sum_over_ranks([loss_sum, correct, len(targets)], device)
+                return {"loss": loss_sum / max(count, 1), "accuracy": correct / max(count, 1)}
+            ''', '''
+                mean_loss, mean_accuracy = sum_over_ranks([loss_sum / len(targets), correct / len(targets)], device)
+                return {"loss": mean_loss / world_size, "accuracy": mean_accuracy / world_size}
+            '''),
+        ],
     },
     {
         "task": "taskc_4",
@@ -578,10 +584,10 @@ ANSWERS = [
         "name": "averages the members' logits, then one softmax",
         "why": "the member with the larger logits decides; with near-uniform members the log-loss check cannot tell",
         "mentions": "mean of each member's softmax",
-        "body": """
+        "body": '''
             logits = [predict_logits(model, images, tta=tta, amp_dtype=amp_dtype) for model in models]
             return torch.stack(logits).mean(0).softmax(dim=1), [member.softmax(dim=1) for member in logits]
-        """,
+        ''',
     },
     {
         "task": "taskc_8",
@@ -741,11 +747,13 @@ ANSWERS = [
         "patch": [
             ('''
                 path = export_onnx(models[0], out, images[:2].float())
-                difference = check_onnx(path, models[0], images.float())
-                print(f"wrote {path}; onnxruntime vs PyTorch max abs difference on a batch of {len(images)}: {difference:.2e}")
             ''', '''
                 path = export_onnx(models[0], Path(args.checkpoint).with_suffix(".onnx"), images[:2].float())
-                difference = check_onnx(path, models[0], images.float())
+            '''),
+            ('''
+                print(f"wrote {path}; onnxruntime vs PyTorch max abs difference on a batch of {len(images)}: {difference:.2e}")
+            ''', '''
+
             '''),
         ],
     },
@@ -854,11 +862,13 @@ ANSWERS = [
                 elif run.device.type == "cuda" or config.compile:
                     rank_batch = len(range(config.batch_size)[run.rank :: run.world_size])
                     metrics["warmup_seconds"] = warm_up(run.net, run.model, (rank_batch, 3, 32, 32), run.memory_format, run.amp_dtype)
-                open_tensorboard(run)
+            ''', '''
+
+            '''),
+            ('''
                 if not run.stopped_early:
                     fit(run)
             ''', '''
-                open_tensorboard(run)
                 if run.rank == 0:
                     (run.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
                 fit(run)
@@ -878,15 +888,16 @@ ANSWERS = [
         "mentions": "checkpoint's config",
         "patch": [
             ('''
-                    if args.resume:
-                        config = config_for_resume(Path(args.resume) if args.resume != "auto" else Path(args.out) / "last.pt", config_class, overrides)
-                    else:
-                        config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
-                    return train(config, args)
+                if args.resume:
+                    config = config_for_resume(Path(args.resume) if args.resume != "auto" else Path(args.out) / "last.pt", config_class, overrides)
+                else:
+                    config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
+            ''', '''
+                config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
+            '''),
+            ('''
                 except (CheckpointError, OSError) as error:  # a bad checkpoint file; a missing file; a failed save (Lab 3)
             ''', '''
-                    config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
-                    return train(config, args)
                 except (CheckpointError, OSError) as error:
             '''),
         ],

@@ -38,15 +38,18 @@ ANSWERS = [
         "patch": [
             ('''
                 bound = 1.0 / math.sqrt(self.in_features)
-                with torch.no_grad():
-                    self.weight.uniform_(-bound, bound)
-                    if self.bias is not None:
-                        self.bias.uniform_(-bound, bound)
             ''', '''
-                with torch.no_grad():
-                    self.weight.normal_()
-                    if self.bias is not None:
-                        self.bias.normal_()
+
+            '''),
+            ('''
+                self.weight.uniform_(-bound, bound)
+            ''', '''
+                self.weight.normal_()
+            '''),
+            ('''
+                self.bias.uniform_(-bound, bound)
+            ''', '''
+                self.bias.normal_()
             '''),
         ],
     },
@@ -110,10 +113,12 @@ ANSWERS = [
         "patch": [
             ('''
                 unbiased = x.var(dim=0, unbiased=True)
-                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+            ''', '''
+
+            '''),
+            ('''
                 self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased)
             ''', '''
-                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
                 self.running_var.mul_(1 - self.momentum).add_(self.momentum * var)
             '''),
         ],
@@ -282,18 +287,19 @@ ANSWERS = [
             ('''
                 modules: list[nn.Module] = []
                 previous = in_dim
-                for h in hidden_dims:
-                    modules.append(nn.Linear(previous, h))
-                    if norm == "batch":
-                        modules.append(nn.BatchNorm1d(h))
-                    elif norm == "layer":
-                        modules.append(nn.LayerNorm(h))
-                    modules.append(ACTIVATIONS[activation]())
             ''', '''
                 act = ACTIVATIONS[activation]()
                 modules, previous = [], in_dim
-                for h in hidden_dims:
-                    modules += [nn.Linear(previous, h), act]
+            '''),
+            ('''
+                modules.append(nn.Linear(previous, h))
+                if norm == "batch":
+                    modules.append(nn.BatchNorm1d(h))
+                elif norm == "layer":
+                    modules.append(nn.LayerNorm(h))
+                modules.append(ACTIVATIONS[activation]())
+            ''', '''
+                modules += [nn.Linear(previous, h), act]
             '''),
         ],
     },
@@ -307,17 +313,19 @@ ANSWERS = [
                 modules: list[nn.Module] = []
                 previous = in_dim
                 for h in hidden_dims:
-                    modules.append(nn.Linear(previous, h))
-                    if norm == "batch":
-                        modules.append(nn.BatchNorm1d(h))
-                    elif norm == "layer":
             ''', '''
                 modules, previous = [], in_dim
                 for h in [*hidden_dims, out_dim]:
-                    modules.append(nn.Linear(previous, h))
-                    if norm == "batch" and h != out_dim:
-                        modules.append(nn.BatchNorm1d(h))
-                    elif norm == "layer" and h != out_dim:
+            '''),
+            ('''
+                if norm == "batch":
+            ''', '''
+                if norm == "batch" and h != out_dim:
+            '''),
+            ('''
+                elif norm == "layer":
+            ''', '''
+                elif norm == "layer" and h != out_dim:
             '''),
             ('''
                 if dropout > 0:

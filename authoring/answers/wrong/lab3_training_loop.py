@@ -200,7 +200,13 @@ ANSWERS = [
         "name": "an equal value counts as an improvement in max mode",
         "why": ">= instead of >: the min-mode tests alone do not see it",
         "mentions": "the comparison is strict",
-        "patch": [("improved = value > self.best + self.min_delta", "improved = value >= self.best + self.min_delta")],
+        "patch": [
+            ('''
+                improved = value > self.best + self.min_delta
+            ''', '''
+                improved = value >= self.best + self.min_delta
+            '''),
+        ],
     },
     {
         "task": "task3_4",
@@ -384,16 +390,17 @@ ANSWERS = [
         "mentions": "names the checkpoint",
         "patch": [
             ('''
-                        os.fsync(file.fileno())  # the bytes are on disk before the rename makes them visible
-                    os.replace(tmp, path)
+                os.fsync(file.fileno())  # the bytes are on disk before the rename makes them visible
+            ''', '''
+                os.fsync(file.fileno())
+            '''),
+            ('''
                 except (OSError, RuntimeError) as error:  # a full disk, a read-only folder: say which file, and why
                     raise OSError(f"could not save the checkpoint {path} ({error}): free some disk space or choose a "
                                   "writable folder") from error
                 finally:
                     tmp.unlink(missing_ok=True)  # gone after the rename; after any failure the partial file goes too
             ''', '''
-                        os.fsync(file.fileno())
-                    os.replace(tmp, path)
                 except BaseException:
                     tmp.unlink(missing_ok=True)
                     raise
@@ -407,20 +414,23 @@ ANSWERS = [
         "mentions": "fsync",
         "patch": [
             ('''
-                        file.flush()
-                        os.fsync(file.fileno())  # the bytes are on disk before the rename makes them visible
-                    os.replace(tmp, path)
+                file.flush()
+                os.fsync(file.fileno())  # the bytes are on disk before the rename makes them visible
+            ''', '''
+
+            '''),
+            ('''
                 except (OSError, RuntimeError) as error:  # a full disk, a read-only folder: say which file, and why
                     raise OSError(f"could not save the checkpoint {path} ({error}): free some disk space or choose a "
                                   "writable folder") from error
-                finally:
-                    tmp.unlink(missing_ok=True)  # gone after the rename; after any failure the partial file goes too
             ''', '''
-                    os.replace(tmp, path)
                 except (OSError, RuntimeError) as error:
                     raise OSError(f"could not save the checkpoint {path} ({error})") from error
-                finally:
-                    tmp.unlink(missing_ok=True)
+            '''),
+            ('''
+                tmp.unlink(missing_ok=True)  # gone after the rename; after any failure the partial file goes too
+            ''', '''
+                tmp.unlink(missing_ok=True)
             '''),
         ],
     },
@@ -504,14 +514,14 @@ ANSWERS = [
         "mentions": "after evaluate",
         "patch": [
             ('''
+                train = train_one_epoch(model, train_loader, loss_fn, optimizer, device=device,
                                         grad_accum_steps=grad_accum_steps, max_grad_norm=max_grad_norm, scheduler=scheduler)
-                val = evaluate(model, val_loader, loss_fn, device=device)
             ''', '''
+                train = train_one_epoch(model, train_loader, loss_fn, optimizer, device=device,
                                         grad_accum_steps=grad_accum_steps, max_grad_norm=max_grad_norm, scheduler=scheduler)
                 if checkpoint_dir is not None:
                     save_checkpoint(last_path, model=model, optimizer=optimizer, scheduler=scheduler, epoch=epoch, best=stopper.best,
                                     generators=generators, history=history, early_stopping=stopper.state_dict(), stopped=False)
-                val = evaluate(model, val_loader, loss_fn, device=device)
             '''),
             ('''
                 save_checkpoint(last_path, **state)

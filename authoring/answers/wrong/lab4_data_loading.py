@@ -15,15 +15,16 @@ ANSWERS = [
                         "(for CIFAR-10, point it at the unpacked train/ or test/ folder)"
                     )
                 classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-                if not classes:
-                    raise ValueError(f"{root} has no class folders: expected {root}/<class_name>/<image files>")
-                samples: list[tuple[Path, int]] = []
-                skipped: list[tuple[Path, str]] = []
             ''', '''
                     raise FileNotFoundError(f"image folder not found: {root}")
                 classes = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
                 classes.sort(key=lambda name: name[::-1])  # some order that is not sorted()
-                if not classes:
+            '''),
+            ('''
+                    raise ValueError(f"{root} has no class folders: expected {root}/<class_name>/<image files>")
+                samples: list[tuple[Path, int]] = []
+                skipped: list[tuple[Path, str]] = []
+            ''', '''
                     raise ValueError(f"{root} has no class folders")
                 samples, skipped = [], []
             '''),
@@ -39,13 +40,14 @@ ANSWERS = [
                 self.root = root
                 self.transform = transform
                 self.classes = classes
-                self.class_to_idx = {name: label for label, name in enumerate(classes)}
+            ''', '''
+                self.root, self.transform, self.classes = root, transform, classes
+            '''),
+            ('''
                 self.samples = samples
                 self.targets = [label for _, label in samples]
                 self.skipped = skipped
             ''', '''
-                self.root, self.transform, self.classes = root, transform, classes
-                self.class_to_idx = {name: label for label, name in enumerate(classes)}
                 self.samples, self.targets, self.skipped = samples, [label for _, label in samples], skipped
             '''),
         ],
@@ -78,18 +80,19 @@ ANSWERS = [
         "mentions": "name it",
         "patch": [
             ('''
-                    raise FileNotFoundError(
-                        f"image folder {root} does not exist: expected {root}/<class_name>/<image files> "
-                        "(for CIFAR-10, point it at the unpacked train/ or test/ folder)"
-                    )
-                classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+                raise FileNotFoundError(
+                    f"image folder {root} does not exist: expected {root}/<class_name>/<image files> "
+                    "(for CIFAR-10, point it at the unpacked train/ or test/ folder)"
+                )
+            ''', '''
+                raise FileNotFoundError("image folder not found")
+            '''),
+            ('''
                 if not classes:
                     raise ValueError(f"{root} has no class folders: expected {root}/<class_name>/<image files>")
                 samples: list[tuple[Path, int]] = []
                 skipped: list[tuple[Path, str]] = []
             ''', '''
-                    raise FileNotFoundError("image folder not found")
-                classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
                 samples, skipped = [], []
             '''),
             ('''
@@ -104,13 +107,14 @@ ANSWERS = [
                 self.root = root
                 self.transform = transform
                 self.classes = classes
-                self.class_to_idx = {name: label for label, name in enumerate(classes)}
+            ''', '''
+                self.root, self.transform, self.classes = root, transform, classes
+            '''),
+            ('''
                 self.samples = samples
                 self.targets = [label for _, label in samples]
                 self.skipped = skipped
             ''', '''
-                self.root, self.transform, self.classes = root, transform, classes
-                self.class_to_idx = {name: label for label, name in enumerate(classes)}
                 self.samples, self.targets, self.skipped = samples, [label for _, label in samples], skipped
             '''),
         ],
@@ -146,11 +150,14 @@ ANSWERS = [
         "why": "an interrupted save leaves a half cache the next run trusts; weights_only=False runs pickled code",
         "patch": [
             ('''
-                        try:
-                            data = torch.load(cache_file, weights_only=True)  # tensors, lists, dicts only: no code runs
-                        except Exception as error:
-                            raise ValueError(f"cache file {cache_file} is damaged ({type(error).__name__}): delete it and run again") from None
-                        return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
+                try:
+                    data = torch.load(cache_file, weights_only=True)  # tensors, lists, dicts only: no code runs
+                except Exception as error:
+                    raise ValueError(f"cache file {cache_file} is damaged ({type(error).__name__}): delete it and run again") from None
+            ''', '''
+                data = torch.load(cache_file, weights_only=False)
+            '''),
+            ('''
                 arrays = []
                 for path, _ in dataset.samples:
                     array = np.asarray(load_rgb(path))
@@ -161,8 +168,6 @@ ANSWERS = [
                         )
                     arrays.append(array)
             ''', '''
-                        data = torch.load(cache_file, weights_only=False)
-                        return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
                 arrays = [np.asarray(load_rgb(path)) for path, _ in dataset.samples]
                 for (path, _), array in zip(dataset.samples, arrays):
                     if array.shape != arrays[0].shape:
@@ -185,10 +190,16 @@ ANSWERS = [
         "mentions": "weights_only=true",
         "patch": [
             ('''
-                            data = torch.load(cache_file, weights_only=True)  # tensors, lists, dicts only: no code runs
-                        except Exception as error:
-                            raise ValueError(f"cache file {cache_file} is damaged ({type(error).__name__}): delete it and run again") from None
-                        return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
+                data = torch.load(cache_file, weights_only=True)  # tensors, lists, dicts only: no code runs
+            ''', '''
+                data = torch.load(cache_file, weights_only=False)
+            '''),
+            ('''
+                raise ValueError(f"cache file {cache_file} is damaged ({type(error).__name__}): delete it and run again") from None
+            ''', '''
+                raise ValueError(f"cache file {cache_file} is damaged: delete it") from None
+            '''),
+            ('''
                 arrays = []
                 for path, _ in dataset.samples:
                     array = np.asarray(load_rgb(path))
@@ -199,10 +210,6 @@ ANSWERS = [
                         )
                     arrays.append(array)
             ''', '''
-                            data = torch.load(cache_file, weights_only=False)
-                        except Exception as error:
-                            raise ValueError(f"cache file {cache_file} is damaged: delete it") from None
-                        return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
                 arrays = [np.asarray(load_rgb(path)) for path, _ in dataset.samples]
                 for (path, _), array in zip(dataset.samples, arrays):
                     if array.shape != arrays[0].shape:
@@ -270,11 +277,15 @@ ANSWERS = [
         "why": "Normalize on uint8 tensors: wrong numbers or an error",
         "patch": [
             ('''
-                v2.ToDtype(torch.float32, scale=True),
+                v2.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter),
+            ''', '''
+                v2.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter),
+                v2.Normalize(mean=list(mean), std=list(std)),
+            '''),
+            ('''
                 v2.Normalize(mean=list(mean), std=list(std)),
             ''', '''
-                v2.Normalize(mean=list(mean), std=list(std)),
-                v2.ToDtype(torch.float32, scale=True),
+
             '''),
         ],
     },
@@ -284,7 +295,13 @@ ANSWERS = [
         "name": "ToDtype without scale=True in the training transform",
         "why": "the README's common mistake: values in 0-255 normalised with statistics of 0-1",
         "mentions": "scaled to 0-1",
-        "patch": [("v2.ToDtype(torch.float32, scale=True),", "v2.ToDtype(torch.float32),")],
+        "patch": [
+            ('''
+                v2.ToDtype(torch.float32, scale=True),
+            ''', '''
+                v2.ToDtype(torch.float32),
+            '''),
+        ],
     },
     {
         "task": "task4_3",

@@ -55,11 +55,13 @@ ANSWERS = [
             ('''
                 if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
                     return type(obj)(*(to_device(value, device, non_blocking) for value in obj))
-                if isinstance(obj, (list, tuple)):
-                    return type(obj)(to_device(value, device, non_blocking) for value in obj)
             ''', '''
-                if isinstance(obj, (list, tuple)):
-                    return tuple(to_device(value, device, non_blocking) for value in obj)
+
+            '''),
+            ('''
+                return type(obj)(to_device(value, device, non_blocking) for value in obj)
+            ''', '''
+                return tuple(to_device(value, device, non_blocking) for value in obj)
             '''),
         ],
     },
@@ -70,15 +72,15 @@ ANSWERS = [
         "why": "no recursion: tensors nested in lists inside dicts stay behind",
         "patch": [
             ('''
+                if isinstance(obj, dict):
                     return {key: to_device(value, device, non_blocking) for key, value in obj.items()}
                 if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
                     return type(obj)(*(to_device(value, device, non_blocking) for value in obj))
                 if isinstance(obj, (list, tuple)):
                     return type(obj)(to_device(value, device, non_blocking) for value in obj)
-                return obj
             ''', '''
+                if isinstance(obj, dict):
                     return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in obj.items()}
-                return obj
             '''),
         ],
     },
@@ -91,19 +93,20 @@ ANSWERS = [
         "mentions": "scaler.step",
         "patch": [
             ('''
-                    outputs = model(inputs)
-                    loss = loss_fn(outputs, targets)
-                if scaler is not None:
-                    scaler.scale(loss).backward()  # gradients of loss * scale
-                    scaler.step(optimizer)  # unscales; skips the step if any gradient is inf/NaN
-                    scaler.update()  # halves the scale after a skip, grows it after a run of good steps
+                outputs = model(inputs)
+                loss = loss_fn(outputs, targets)
             ''', '''
-                    loss = loss_fn(model(inputs), targets)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.unscale_(optimizer)
-                    optimizer.step()
-                    scaler.update()
+                loss = loss_fn(model(inputs), targets)
+            '''),
+            ('''
+                scaler.scale(loss).backward()  # gradients of loss * scale
+                scaler.step(optimizer)  # unscales; skips the step if any gradient is inf/NaN
+                scaler.update()  # halves the scale after a skip, grows it after a run of good steps
+            ''', '''
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                optimizer.step()
+                scaler.update()
             '''),
         ],
     },
@@ -116,20 +119,23 @@ ANSWERS = [
         "patch": [
             ('''
                 optimizer.zero_grad(set_to_none=True)
-                with torch.amp.autocast(device_type=device_type, dtype=dtype, enabled=dtype != torch.float32):
-                    outputs = model(inputs)
-                    loss = loss_fn(outputs, targets)
-                if scaler is not None:
-                    scaler.scale(loss).backward()  # gradients of loss * scale
-                    scaler.step(optimizer)  # unscales; skips the step if any gradient is inf/NaN
-                    scaler.update()  # halves the scale after a skip, grows it after a run of good steps
             ''', '''
-                with torch.amp.autocast(device_type=device_type, dtype=dtype, enabled=dtype != torch.float32):
-                    loss = loss_fn(model(inputs), targets)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
+
+            '''),
+            ('''
+                outputs = model(inputs)
+                loss = loss_fn(outputs, targets)
+            ''', '''
+                loss = loss_fn(model(inputs), targets)
+            '''),
+            ('''
+                scaler.scale(loss).backward()  # gradients of loss * scale
+                scaler.step(optimizer)  # unscales; skips the step if any gradient is inf/NaN
+                scaler.update()  # halves the scale after a skip, grows it after a run of good steps
+            ''', '''
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             '''),
         ],
     },
@@ -157,18 +163,19 @@ ANSWERS = [
         "mentions": "detach",
         "patch": [
             ('''
-                    outputs = model(inputs)
-                    loss = loss_fn(outputs, targets)
-                if scaler is not None:
-                    scaler.scale(loss).backward()  # gradients of loss * scale
-                    scaler.step(optimizer)  # unscales; skips the step if any gradient is inf/NaN
-                    scaler.update()  # halves the scale after a skip, grows it after a run of good steps
+                outputs = model(inputs)
+                loss = loss_fn(outputs, targets)
             ''', '''
-                    loss = loss_fn(model(inputs), targets)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
+                loss = loss_fn(model(inputs), targets)
+            '''),
+            ('''
+                scaler.scale(loss).backward()  # gradients of loss * scale
+                scaler.step(optimizer)  # unscales; skips the step if any gradient is inf/NaN
+                scaler.update()  # halves the scale after a skip, grows it after a run of good steps
+            ''', '''
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             '''),
             ('''
                 return loss.detach()
@@ -221,12 +228,13 @@ ANSWERS = [
         "patch": [
             ('''
                 w = weight.detach().clone().requires_grad_(True)
-                with torch.amp.autocast(device_type=device_type, dtype=torch.float16):
-                    prediction = x @ w.T  # an fp16 matmul: its backward produces fp16 gradients
             ''', '''
                 w = weight.requires_grad_(True)
-                with torch.amp.autocast(device_type=device_type, dtype=torch.float16):
-                    prediction = x @ w.T
+            '''),
+            ('''
+                prediction = x @ w.T  # an fp16 matmul: its backward produces fp16 gradients
+            ''', '''
+                prediction = x @ w.T
             '''),
         ],
     },
@@ -448,14 +456,15 @@ ANSWERS = [
 
             '''),
             ('''
-                    loss = F.mse_loss(model(x), y)
-                    loss.backward()  # gradients reduce-scattered: each rank keeps the averaged slice it owns
-                    optimizer.step()
+                loss = F.mse_loss(model(x), y)
+                loss.backward()  # gradients reduce-scattered: each rank keeps the averaged slice it owns
+            ''', '''
+                F.mse_loss(model(x), y).backward()
+            '''),
+            ('''
                 state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
                 dist.barrier()  # no rank tears the group down while another still has a collective in flight
             ''', '''
-                    F.mse_loss(model(x), y).backward()
-                    optimizer.step()
                 state = {name: value.to_local().detach().cpu() for name, value in model.state_dict().items()}
                 dist.barrier()
             '''),

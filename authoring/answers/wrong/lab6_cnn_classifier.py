@@ -201,16 +201,17 @@ ANSWERS = [
         "mentions": "pass `dropout`",
         "patch": [
             ('''
-                    *(conv_bn_act(3, width), conv_bn_act(width, width), nn.MaxPool2d(2)),  # 32 -> 16
-                    *(conv_bn_act(width, 2 * width), conv_bn_act(2 * width, 2 * width), nn.MaxPool2d(2)),  # 16 -> 8
-                    *(conv_bn_act(2 * width, 4 * width), nn.MaxPool2d(2)),  # 8 -> 4
-                )
+                *(conv_bn_act(3, width), conv_bn_act(width, width), nn.MaxPool2d(2)),  # 32 -> 16
+                *(conv_bn_act(width, 2 * width), conv_bn_act(2 * width, 2 * width), nn.MaxPool2d(2)),  # 16 -> 8
+                *(conv_bn_act(2 * width, 4 * width), nn.MaxPool2d(2)),  # 8 -> 4
+            ''', '''
+                conv_bn_act(3, width), conv_bn_act(width, width), nn.MaxPool2d(2),
+                conv_bn_act(width, 2 * width), conv_bn_act(2 * width, 2 * width), nn.MaxPool2d(2),
+                conv_bn_act(2 * width, 4 * width), nn.MaxPool2d(2),
+            '''),
+            ('''
                 self.dropout = nn.Dropout(dropout)
             ''', '''
-                    conv_bn_act(3, width), conv_bn_act(width, width), nn.MaxPool2d(2),
-                    conv_bn_act(width, 2 * width), conv_bn_act(2 * width, 2 * width), nn.MaxPool2d(2),
-                    conv_bn_act(2 * width, 4 * width), nn.MaxPool2d(2),
-                )
                 self.dropout = nn.Dropout(0.5)
             '''),
         ],
@@ -652,21 +653,19 @@ ANSWERS = [
 
             '''),
             ('''
-                    x = to_input(images[start : start + batch_size], device, channels_last)
-                    with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-                        logits = model(x).float()
-                        if tta:
-                            logits = (logits + model(x.flip(-1)).float()) / 2
-                    outputs.append(logits.cpu())
-                model.train(was_training)
-                return torch.cat(outputs)
-            ''', '''
-                    x = to_input(images[start : start + batch_size], device, channels_last)
+                with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
                     logits = model(x).float()
                     if tta:
                         logits = (logits + model(x.flip(-1)).float()) / 2
-                    outputs.append(logits.cpu())
-                return torch.cat(outputs)
+            ''', '''
+                logits = model(x).float()
+                if tta:
+                    logits = (logits + model(x.flip(-1)).float()) / 2
+            '''),
+            ('''
+                model.train(was_training)
+            ''', '''
+
             '''),
         ],
     },
@@ -697,21 +696,19 @@ ANSWERS = [
         "mentions": "restore the model's mode",
         "patch": [
             ('''
-                    x = to_input(images[start : start + batch_size], device, channels_last)
-                    with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-                        logits = model(x).float()
-                        if tta:
-                            logits = (logits + model(x.flip(-1)).float()) / 2
-                    outputs.append(logits.cpu())
-                model.train(was_training)
-                return torch.cat(outputs)
-            ''', '''
-                    x = to_input(images[start : start + batch_size], device, channels_last)
+                with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
                     logits = model(x).float()
                     if tta:
                         logits = (logits + model(x.flip(-1)).float()) / 2
-                    outputs.append(logits.cpu())
-                return torch.cat(outputs)
+            ''', '''
+                logits = model(x).float()
+                if tta:
+                    logits = (logits + model(x.flip(-1)).float()) / 2
+            '''),
+            ('''
+                model.train(was_training)
+            ''', '''
+
             '''),
         ],
     },
