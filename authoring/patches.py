@@ -36,7 +36,7 @@ def _matches(block: list[str], start: int, old: list[str]) -> str | None:
     if not first or not line.endswith(first) or line[: len(line) - len(first)].strip():
         return None
     prefix = line[: len(line) - len(first)]
-    for expected, actual in zip(old, block[start:start + len(old)]):
+    for expected, actual in zip(old, block[start:start + len(old)], strict=True):
         if actual.rstrip() != ((prefix + expected).rstrip() if expected.strip() else ""):
             return None
     return prefix
@@ -62,7 +62,7 @@ def apply_patches(body: list[str], patches, where: str) -> list[str]:
         start, prefix = found[0]
         edits.append((start, start + len(old), [prefix + line if line.strip() else "" for line in new], number))
     edits.sort()
-    for (_, end, _, first), (start, _, _, second) in zip(edits, edits[1:]):
+    for (_, end, _, first), (start, _, _, second) in zip(edits, edits[1:], strict=False):
         if start < end:
             raise CatalogueError(f"{where}: patches {first} and {second} change the same lines")
     body = list(body)

@@ -180,9 +180,9 @@ def pytest_runtest_makereport(item, call):
         elif item.config.option.tbstyle == "auto":
             report.longrepr = short_failure(call.excinfo, item, first)
         elif hasattr(report.longrepr, "addsection"):
-            extra = f"; {hint_command(task.id if task else None)}" if task and hint_command(task.id) else ""
+            extra = f"; {hint_command(task.id)}" if task and hint_command(task.id) else ""
             report.longrepr.addsection("Hint", f"Read {readme_section(item)}{extra}.")
-        progress.record(item, report, lab, task, "todo" if outcome else None, type(error).__name__, message)
+        progress.record(item, report, lab, task, None, type(error).__name__, message)
         return report
     progress.record(item, report, lab, task_of(item), outcome)
     return report

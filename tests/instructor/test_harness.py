@@ -326,7 +326,7 @@ def test_hint_command(fake_course):
     again = run_fake(fake_course, "--hint", "task1_2", "--hint-level", "1")
     unknown = run_fake(fake_course, "--hint", "task1_99")
     assert [code for code, _ in outputs] == [0, 0, 0, 0]
-    for level, (_, out) in zip((1, 2, 3, 3), outputs):
+    for level, (_, out) in zip((1, 2, 3, 3), outputs, strict=True):
         assert f"level {level} of 3" in out, out
         assert "passed" not in out and "collected" not in out, "--hint runs no tests"
     assert "First nudge 2." in outputs[0][1] and "last level" in outputs[3][1]
