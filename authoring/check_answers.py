@@ -58,6 +58,7 @@ if str(ROOT) not in sys.path:
 
 from authoring.patches import CatalogueError, apply  # noqa: E402
 from harness import markers  # noqa: E402
+from harness.course import task_sort_key  # noqa: E402
 
 CATALOGUES = ("wrong", "right")  # authoring/answers/<kind>/<lab folder>.py
 COPY_IGNORE = shutil.ignore_patterns(
@@ -363,7 +364,7 @@ def print_table(variants, labs, tasks_of, kinds, args) -> list[str]:
             if variant.lab == lab and variant.kind == "wrong":
                 counts[variant.task] += 1
         tasks = [t for t in tasks_of[lab] if not args.task or t in args.task]
-        short = ([f"{lab} {t} ({counts.get(t, 0)})" for t in sorted(tasks, key=task_key)
+        short = ([f"{lab} {t} ({counts.get(t, 0)})" for t in sorted(tasks, key=task_sort_key)
                   if counts.get(t, 0) < args.min_per_task] if "wrong" in kinds else [])
         short_tasks += short
         print(row + f"{len(tasks):>7}{len(short):>17}")
@@ -373,11 +374,6 @@ def print_table(variants, labs, tasks_of, kinds, args) -> list[str]:
         total += f"{len(found):>15}{sum(v.met for v in found):>13}"
     print(total)
     return short_tasks
-
-
-def task_key(task: str):
-    number = task.rsplit("_", 1)[-1]
-    return int(number) if number.isdigit() else 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -87,8 +87,13 @@ class Course:
     def lab_of_test_file(self, filename: str) -> Lab | None:
         return next((lab for lab in self.labs if lab.test_file == filename), None)
 
+    @cached_property
+    def _tasks_by_id(self) -> dict[str, Task]:
+        return {task.id: task for lab in self.labs for task in lab.tasks}
+
     def task(self, task_id: str | None) -> Task | None:
-        return next((task for lab in self.labs for task in lab.tasks if task.id == task_id), None)
+        """The task with this id (every report asks, for each marker of its test: a dict, not a scan)."""
+        return self._tasks_by_id.get(task_id)
 
     @property
     def tasks(self) -> list[Task]:
