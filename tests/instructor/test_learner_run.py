@@ -31,10 +31,15 @@ def solve_in_starter(starter: Path, task: str):
     starter.write_text("".join(lines))
 
 
+def learner_environment() -> dict[str, str]:
+    """This process's environment without the course settings an instructor run may carry."""
+    return {k: v for k, v in os.environ.items() if k not in ("PHASE1_IMPL", "PHASE1_SLOW", "PYTEST_ADDOPTS")}
+
+
 def run(root, *args, env=None):
-    environment = {k: v for k, v in os.environ.items() if k not in ("PHASE1_IMPL", "PHASE1_SLOW", "PYTEST_ADDOPTS")}
     result = subprocess.run(
-        [sys.executable, *args], cwd=root, capture_output=True, text=True, env={**environment, **(env or {})}, timeout=900
+        [sys.executable, *args], cwd=root, capture_output=True, text=True, env={**learner_environment(), **(env or {})},
+        timeout=900,
     )
     return result.returncode, result.stdout + result.stderr
 
@@ -64,9 +69,8 @@ class Rehearsal:
         self.folder = Path(tempfile.mkdtemp(prefix="learner_run_"))
         self.root = self.folder / "course"
         self.edited = make_learner_course(self.root)
-        environment = {k: v for k, v in os.environ.items() if k not in ("PHASE1_IMPL", "PHASE1_SLOW", "PYTEST_ADDOPTS")}
         self.process = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"], cwd=self.root,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=learner_environment())
         self.result = None
 
     def plain_run(self) -> tuple[int, str]:
