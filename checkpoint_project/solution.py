@@ -58,8 +58,8 @@ from lab6_cnn_classifier.solution import GradualUnfreezer, confusion_matrix  # n
 @dataclass
 class Config:
     """Every knob of a training run; any field can be overridden on the command line (--epochs 8).
-    The three methods are the recipe's optimiser, schedule and model tweaks: speedrun.py's
-    SpeedrunConfig overrides them with airbench94's options."""
+    Its methods build the run's model and optimiser and set each step's LR; speedrun.py's
+    SpeedrunConfig extends them with airbench94's options."""
 
     arch: str = "cnn"  # "cnn" (patch-whitening CNN) or "resnet"
     widths: tuple[int, ...] = (32, 64, 128)  # channels of the three stages
@@ -100,8 +100,9 @@ class Config:
             group["lr"] = lr
         return lr
 
-    def prepare_model(self, model: Classifier) -> None:
-        """Last changes to a fresh model before training (none here)."""
+    def build_model(self, train_images: torch.Tensor, num_classes: int) -> Classifier:
+        """A fresh model for this run (create_classifier: normalisation and whitening fitted on the images)."""
+        return create_classifier(self, train_images, num_classes)
 
 
 CONFIGS = {
@@ -174,7 +175,6 @@ def create_classifier(config: Config, train_images: torch.Tensor, num_classes: i
             network.whiten.weight.copy_(patch_whitening_weights(model.normalize(sample), config.whiten_eps))
             network.whiten.bias.zero_()
         # END SOLUTION
-    config.prepare_model(model)
     return model
 
 
@@ -566,7 +566,7 @@ def start_run(config: Config, args) -> Run:
     if device.type == "cpu" and args.threads:
         torch.set_num_threads(args.threads)
     data = build_data(config, args)
-    model = create_classifier(config, data.train_images, len(data.class_names))
+    model = config.build_model(data.train_images, len(data.class_names))
     if args.finetune_from:
         log(f"fine-tuning: copied {load_backbone(model, Path(args.finetune_from))} tensors from {args.finetune_from}")
     if device.type == "cuda":  # the uint8 training set (150 MB) fits on the GPU: augmentation runs there too

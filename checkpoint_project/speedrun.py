@@ -114,7 +114,9 @@ class SpeedrunConfig(Config):
     dirac_init: bool = False
     lookahead: bool = False
 
-    def prepare_model(self, model: Classifier) -> None:
+    def build_model(self, train_images: torch.Tensor, num_classes: int) -> Classifier:
+        """The solution's model, then airbench94's tweaks: trainable whitening bias, frozen BN scales, Dirac init."""
+        model = super().build_model(train_images, num_classes)
         whiten = getattr(model.network, "whiten", None)
         if whiten is not None:
             whiten.bias.requires_grad_(self.whiten_bias_epochs > 0)  # learns where GELU cuts each channel
@@ -127,6 +129,7 @@ class SpeedrunConfig(Config):
                 if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3) and module.out_channels >= module.in_channels:
                     with torch.no_grad():
                         nn.init.dirac_(module.weight[: module.in_channels])
+        return model
 
     def build_optimizer(self, model: nn.Module, total_steps: int):
         """SGD Nesterov with three groups, each with an "lr_scale" (and "epochs") for set_learning_rate:

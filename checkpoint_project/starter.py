@@ -1,4 +1,4 @@
-# Starter file: written by authoring/make_starters.py from solution.py (text sha256 3327daf084b2aef1).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 9e42c282c9d466db).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: assemble a complete CIFAR-10 training tool from the parts the labs built.
 
@@ -60,8 +60,8 @@ from lab6_cnn_classifier.solution import GradualUnfreezer, confusion_matrix  # n
 @dataclass
 class Config:
     """Every knob of a training run; any field can be overridden on the command line (--epochs 8).
-    The three methods are the recipe's optimiser, schedule and model tweaks: speedrun.py's
-    SpeedrunConfig overrides them with airbench94's options."""
+    Its methods build the run's model and optimiser and set each step's LR; speedrun.py's
+    SpeedrunConfig extends them with airbench94's options."""
 
     arch: str = "cnn"  # "cnn" (patch-whitening CNN) or "resnet"
     widths: tuple[int, ...] = (32, 64, 128)  # channels of the three stages
@@ -102,8 +102,9 @@ class Config:
             group["lr"] = lr
         return lr
 
-    def prepare_model(self, model: Classifier) -> None:
-        """Last changes to a fresh model before training (none here)."""
+    def build_model(self, train_images: torch.Tensor, num_classes: int) -> Classifier:
+        """A fresh model for this run (create_classifier: normalisation and whitening fitted on the images)."""
+        return create_classifier(self, train_images, num_classes)
 
 
 CONFIGS = {
@@ -158,7 +159,6 @@ def create_classifier(config: Config, train_images: torch.Tensor, num_classes: i
         sample = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed))[:5000]]
         # The filters are computed on what the layer will see: normalised images.
         raise NotImplementedError("TODO(taskc_2): Set the whitening conv's weights from the sample (bias zero), without recording gradients.")
-    config.prepare_model(model)
     return model
 
 
@@ -403,7 +403,7 @@ def start_run(config: Config, args) -> Run:
     if device.type == "cpu" and args.threads:
         torch.set_num_threads(args.threads)
     data = build_data(config, args)
-    model = create_classifier(config, data.train_images, len(data.class_names))
+    model = config.build_model(data.train_images, len(data.class_names))
     if args.finetune_from:
         log(f"fine-tuning: copied {load_backbone(model, Path(args.finetune_from))} tensors from {args.finetune_from}")
     if device.type == "cuda":  # the uint8 training set (150 MB) fits on the GPU: augmentation runs there too

@@ -998,6 +998,21 @@ def test_speedrun_options_and_lookahead_resume(tmp_path):
     assert all(abs(g - e) < 1e-9 for g, e in zip(got, [1.0, 1.5, 2.0, 1.1, 0.2, 0.2])), got
 
 
+def test_speedrun_model_gets_airbench_tweaks_after_the_solutions_model():
+    from checkpoint_project import speedrun
+
+    config = speedrun.SpeedrunConfig(widths=(8, 16, 16), whiten_bias_epochs=1, bn_scale_trainable=False, dirac_init=True)
+    model = config.build_model(torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8), num_classes=10)
+    assert model.network.whiten.bias.requires_grad, "--whiten-bias-epochs > 0 makes the whitening bias trainable"
+    assert not any(m.weight.requires_grad for m in model.modules() if isinstance(m, nn.BatchNorm2d)), "BN scales frozen"
+    convs = [m for m in model.network.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)
+             and m.out_channels >= m.in_channels]
+    assert convs
+    for conv in convs:
+        identity = nn.init.dirac_(torch.empty_like(conv.weight[: conv.in_channels]))
+        assert torch.equal(conv.weight[: conv.in_channels], identity), "--dirac-init starts each 3x3 conv as the identity"
+
+
 def test_lookahead_pulls_toward_the_average_late_and_ends_on_it():
     from checkpoint_project.speedrun import Lookahead
 
