@@ -12,6 +12,26 @@ import re
 from importlib import metadata
 from pathlib import Path
 
+# What a child process started with spawn (macOS, Windows) cannot do, as its errors say it: get an object
+# that pickling cannot name (a lambda, a function or class defined inside a function or in a notebook cell),
+# or start before the parent script guarded its own start.
+SPAWN_ERRORS = re.compile(r"Can't (pickle|get) local object|Can't pickle <(function|class) |Can't get attribute .* on <module "
+                          r"'__main__'|PicklingError|before the\s+current process has finished its bootstrapping phase|"
+                          r"DataLoader worker \(pid")
+
+
+def start_method_cause(error: BaseException) -> str | None:
+    """One line when `error` is how a spawned child process fails, else None: the cause lies in how this
+    platform starts processes, and the fix is in where things are defined, not in the lesson's maths."""
+    method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+    if method == "fork" or not SPAWN_ERRORS.search(f"{type(error).__name__}: {error}"):
+        return None  # a forked child inherits everything: the error is not about the start method
+    return (f"    environment: child processes start with {method} here (the default on macOS and Windows); a child gets every "
+            "object by pickling, which cannot send a lambda or a function or class defined inside another function or "
+            "in a notebook cell: define it at the top level of your file, and start scripts under "
+            "`if __name__ == \"__main__\":`")
+
+
 # The torch releases CI runs the README's test command on (.ci/run). Keep it in step with .ci/run.
 TESTED_TORCH = ("2.14",)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import markers
+from harness import environment, markers
 from harness.fixtures import PlainFailure
 from harness.state import lab_of, run_state, task_of
 from harness.todos import TodoReached, find_todo, todo_task
@@ -136,6 +136,9 @@ def short_failure(excinfo, item, first_of_task: bool) -> str:
     state = run_state(item.config)
     course, task, path = state.course, task_of(item), state.graded_file(lab_of(item))
     lines = failure_message(excinfo)
+    cause = environment.start_method_cause(excinfo.value)
+    if cause:
+        lines.append(cause)
     frame = learner_frame(excinfo, path)
     if frame:
         line, function, source = frame
