@@ -73,7 +73,11 @@ def device_line(root: Path) -> str | None:
 
 
 def pytest_report_header(config):
-    root = Path(config.rootpath)
+    return environment_lines(Path(config.rootpath))
+
+
+def environment_lines(root: Path) -> list[str]:
+    """The header's lines: also what the GPU notebook prints before its first test."""
     lines = [f"Python {platform.python_version()} on {platform.system()}; child processes (DataLoader workers, torchrun) start with "
              f"{multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]}"]
     try:  # the installed versions, read without importing (the header must not import torch for a --hint)

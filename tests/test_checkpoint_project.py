@@ -1041,6 +1041,16 @@ def test_warm_up_leaves_the_model_as_it_was(lab):
     assert all(p.grad is None for p in model.parameters()), "warm-up must leave no gradients behind"
 
 
+def test_smoke_run_with_fp16_and_a_grad_scaler_on_the_cpu(lab, tmp_path):
+    """The path a GPU without bf16 takes (Colab's T4): fp16 autocast with a GradScaler, here for real on the CPU."""
+    with torch.autocast("cpu", dtype=torch.float16):
+        if (torch.ones(2, 2) @ torch.ones(2, 2)).dtype != torch.float16:
+            pytest.skip(f"torch {torch.__version__} has no fp16 autocast on the CPU")
+    metrics = smoke_train(lab, tmp_path, "--device", "cpu", "--amp", "fp16", "--epochs", 1)
+    assert metrics["autocast"] == "torch.float16", metrics["autocast"]
+    assert all(math.isfinite(row["train_loss"]) for row in metrics["history"]), metrics["history"]
+
+
 @pytest.mark.gpu
 def test_smoke_run_on_cuda(lab, tmp_path):
     metrics = smoke_train(lab, tmp_path, "--device", "cuda", "--amp", "bf16", "--epochs", 1)

@@ -97,6 +97,16 @@ def test_to_device_moves_nested_tensors_and_keeps_structure(lab):
 # --------------------------------------------------------------------------- task5_2
 
 
+def test_autocast_dtype_picks_fp16_on_a_gpu_without_bf16(lab, monkeypatch):
+    """Colab's free T4 has no bf16: "auto" must give fp16 there (amp_train_step then needs a GradScaler)."""
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    assert lab.autocast_dtype(cuda, "auto") == torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert lab.autocast_dtype(cuda, "auto") == torch.bfloat16
+    assert lab.autocast_dtype(cuda, "off") is None and lab.autocast_dtype(cuda, "fp16") == torch.float16
+
+
 @pytest.mark.task5_2
 def test_amp_train_step_bf16_on_cpu(lab):
     model = tiny_classifier()
