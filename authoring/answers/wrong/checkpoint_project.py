@@ -362,10 +362,19 @@ ANSWERS = [
         "name": "restores the weights but starts the counters from zero",
         "why": "the loop would train from epoch 1 again, with the LR schedule restarted",
         "mentions": "restores the epoch",
-        "body": '''
-            checkpoint = load_checkpoint(path, run.model, run.optimizer)
-            run.scaler.load_state_dict(checkpoint["extra"]["scaler"])
-        ''',
+        "patch": [
+            ('''
+                extra = checkpoint["extra"]
+                run.scaler.load_state_dict(extra["scaler"])
+                if run.stopper is not None:
+                    run.stopper.load_state_dict(extra["early_stopping"])
+                run.epoch, run.step, run.history = checkpoint["epoch"], extra["step"], extra["history"]
+                run.train_seconds, run.stopped_early = extra["train_seconds"], extra["stopped_early"]
+                log(f"resumed from {path} at epoch {run.epoch} (step {run.step})")
+            ''', '''
+                run.scaler.load_state_dict(checkpoint["extra"]["scaler"])
+            '''),
+        ],
     },
     # ----------------------------------------------------------------------- taskc_6 the loop
     {
@@ -763,21 +772,33 @@ ANSWERS = [
         "name": "nccl always",
         "why": "nccl needs GPUs: on the CPU the backend is gloo (Lab 5's distributed_device says which)",
         "mentions": "gloo",
-        "body": '''
-            device, _ = distributed_device(device_choice or "auto")
-            dist.init_process_group(backend="nccl")
-            return device, dist.get_rank(), dist.get_world_size()
-        ''',
+        "patch": [
+            ('''
+                device, backend = distributed_device(device_choice or "auto")
+                if device.type == "cuda":
+                    torch.cuda.set_device(device)
+                dist.init_process_group(backend=backend)
+            ''', '''
+                device, _ = distributed_device(device_choice or "auto")
+                dist.init_process_group(backend="nccl")
+            '''),
+        ],
     },
     {
         "task": "taskc_10",
         "name": "picks the device but never joins the process group",
         "why": "DDP and all_reduce need the group",
         "mentions": "join the process group",
-        "body": '''
-            device, backend = distributed_device(device_choice or "auto")
-            return device, int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-        ''',
+        "patch": [
+            ('''
+                if device.type == "cuda":
+                    torch.cuda.set_device(device)
+                dist.init_process_group(backend=backend)
+                return device, dist.get_rank(), dist.get_world_size()
+            ''', '''
+                return device, int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+            '''),
+        ],
     },
     {
         "task": "taskc_10",
@@ -822,10 +843,15 @@ ANSWERS = [
         "name": "passes a GPU index on the CPU",
         "why": "device_ids is for CUDA only; on the CPU it is None",
         "mentions": "device_ids",
-        "body": '''
-            net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index or 0]) if world_size > 1 else model
-            return torch.compile(net) if compile_it else net
-        ''',
+        "patch": [
+            ('''
+                net = model
+                if world_size > 1:
+                    net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+            ''', '''
+                net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index or 0]) if world_size > 1 else model
+            '''),
+        ],
     },
     # ----------------------------------------------------------------------- taskc_11 the command line
     {
@@ -908,16 +934,30 @@ ANSWERS = [
         "name": "lets checkpoint errors through as tracebacks",
         "why": "a bad file is the user's to fix: one line that names it",
         "mentions": "ends in a traceback",
-        "body": '''
-            if args.command != "train":
-                return {"evaluate": evaluate, "predict": predict, "export": export}[args.command](args)
-            overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if getattr(args, f.name) is not None}
-            if args.resume:
-                config = config_for_resume(Path(args.resume) if args.resume != "auto" else Path(args.out) / "last.pt", config_class, overrides)
-            else:
-                config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
-            return train(config, args)
-        ''',
+        "patch": [
+            ('''
+                try:
+                    if args.command != "train":
+                        return {"evaluate": evaluate, "predict": predict, "export": export}[args.command](args)
+                    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if getattr(args, f.name) is not None}
+                    if args.resume:
+                        config = config_for_resume(Path(args.resume) if args.resume != "auto" else Path(args.out) / "last.pt", config_class, overrides)
+                    else:
+                        config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
+                    return train(config, args)
+                except (CheckpointError, OSError) as error:  # a bad checkpoint file; a missing file; a failed save (Lab 3)
+                    raise SystemExit(f"error: {error}") from None
+            ''', '''
+                if args.command != "train":
+                    return {"evaluate": evaluate, "predict": predict, "export": export}[args.command](args)
+                overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if getattr(args, f.name) is not None}
+                if args.resume:
+                    config = config_for_resume(Path(args.resume) if args.resume != "auto" else Path(args.out) / "last.pt", config_class, overrides)
+                else:
+                    config = dataclasses.replace(configs[args.config or ("smoke" if args.smoke else "fast")], **overrides)
+                return train(config, args)
+            '''),
+        ],
     },
     {
         "task": "taskc_11",

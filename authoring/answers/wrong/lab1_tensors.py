@@ -53,11 +53,18 @@ ANSWERS = [
         "name": "no range check",
         "why": "label 3 raises IndexError, label -1 silently writes the last column",
         "mentions": "a valueerror naming the label",
-        "body": '''
-            out = torch.zeros(labels.shape[0], num_classes, dtype=torch.float32)
-            out[torch.arange(labels.shape[0]), labels] = 1.0
-            return out
-        ''',
+        "patch": [
+            ('''
+                bad = labels[(labels < 0) | (labels >= num_classes)]
+                if bad.numel():
+                    raise ValueError(f"labels must lie in [0, {num_classes}); got out-of-range label(s) {bad.unique().tolist()}")
+                out = torch.zeros(labels.shape[0], num_classes, dtype=torch.float32, device=labels.device)
+                out[torch.arange(labels.shape[0], device=labels.device), labels] = 1.0
+            ''', '''
+                out = torch.zeros(labels.shape[0], num_classes, dtype=torch.float32)
+                out[torch.arange(labels.shape[0]), labels] = 1.0
+            '''),
+        ],
     },
     {
         "task": "task1_2",
@@ -100,10 +107,15 @@ ANSWERS = [
         "name": "no guard for an empty mask",
         "why": "0 / 0 gives NaN for a row whose mask is all False",
         "mentions": "nan",
-        "body": '''
-            weights = mask.to(x.dtype).expand_as(x)
-            return (x * weights).sum(dim=dim) / weights.sum(dim=dim)
-        ''',
+        "patch": [
+            ('''
+                total = (x * weights).sum(dim=dim)
+                count = weights.sum(dim=dim)
+                return total / count.clamp(min=1)
+            ''', '''
+                return (x * weights).sum(dim=dim) / weights.sum(dim=dim)
+            '''),
+        ],
     },
     {
         "task": "task1_3",
@@ -274,19 +286,35 @@ ANSWERS = [
         "name": "a node line per visit",
         "why": "without a visited set the shared node of y gets two node lines (and its edges twice)",
         "mentions": "one node line per graph node",
-        "body": r'''
-            lines = ["digraph autograd {"]
-            stack = [t.grad_fn] if t.grad_fn is not None else []
-            while stack:
-                node = stack.pop()
-                lines.append(f'  n{id(node)} [label="{node_name(node)}"];')
-                for child, _ in node.next_functions:
-                    if child is not None:
-                        lines.append(f"  n{id(node)} -> n{id(child)};")
-                        stack.append(child)
-            lines.append("}")
-            return "\n".join(lines)
-        ''',
+        "patch": [
+            ('''
+                lines = ["digraph autograd {", "  node [shape=box];"]
+                if t.grad_fn is not None:
+                    seen = {t.grad_fn}
+                    stack = [t.grad_fn]
+                    while stack:
+                        node = stack.pop()
+                        lines.append(f'  n{id(node)} [label="{node_name(node)}"];')
+                        for child, _ in node.next_functions:
+                            if child is None:
+                                continue
+            ''', '''
+                lines = ["digraph autograd {"]
+                stack = [t.grad_fn] if t.grad_fn is not None else []
+                while stack:
+                    node = stack.pop()
+                    lines.append(f'  n{id(node)} [label="{node_name(node)}"];')
+                    for child, _ in node.next_functions:
+                        if child is not None:
+            '''),
+            ('''
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+            ''', '''
+                stack.append(child)
+            '''),
+        ],
     },
     # task1_8 — fit_linear_regression
     {

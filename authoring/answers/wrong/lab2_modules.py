@@ -9,11 +9,18 @@ ANSWERS = [
         "name": "plain tensors instead of nn.Parameter",
         "why": "a tensor attribute is not registered: parameters() and state_dict() miss it",
         "mentions": "nn.parameter",
-        "body": '''
-            self.weight = torch.empty(out_features, in_features, requires_grad=True)
-            self.bias = torch.empty(out_features, requires_grad=True) if bias else None
-            self.reset_parameters()
-        ''',
+        "patch": [
+            ('''
+                self.weight = nn.Parameter(torch.empty(out_features, in_features))
+                if bias:
+                    self.bias = nn.Parameter(torch.empty(out_features))
+                else:
+                    self.register_parameter("bias", None)
+            ''', '''
+                self.weight = torch.empty(out_features, in_features, requires_grad=True)
+                self.bias = torch.empty(out_features, requires_grad=True) if bias else None
+            '''),
+        ],
     },
     {
         "task": "task2_1",
@@ -129,15 +136,26 @@ ANSWERS = [
         "name": "batch statistics in eval mode too",
         "why": "ignores self.training: eval mode keeps updating and normalising with the batch",
         "mentions": "eval mode",
-        "body": '''
-            mean = x.mean(dim=0)
-            var = x.var(dim=0, unbiased=False)
-            with torch.no_grad():
-                unbiased = x.var(dim=0, unbiased=True)
-                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
-                self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased)
-            return (x - mean) / torch.sqrt(var + self.eps)
-        ''',
+        "patch": [
+            ('''
+                if self.training:
+                    mean = x.mean(dim=0)
+                    var = x.var(dim=0, unbiased=False)
+                    with torch.no_grad():
+                        unbiased = x.var(dim=0, unbiased=True)
+                        self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+                        self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased)
+                else:
+                    mean, var = self.running_mean, self.running_var
+            ''', '''
+                mean = x.mean(dim=0)
+                var = x.var(dim=0, unbiased=False)
+                with torch.no_grad():
+                    unbiased = x.var(dim=0, unbiased=True)
+                    self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+                    self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased)
+            '''),
+        ],
     },
     # task2_3 — ActivationRecorder (blocks: 1 __enter__, 2 __exit__)
     {
@@ -209,15 +227,31 @@ ANSWERS = [
         "name": "calls loss.backward()",
         "why": "a monitoring tool that writes .grad changes the next training step",
         "mentions": [".grad", "edit gradient_norms()"],
-        "body": '''
-            loss.backward(retain_graph=True)
-            norms = {}
-            for name, module in model.named_modules():
-                params = [p for p in module.parameters(recurse=False) if p.requires_grad]
-                if params:
-                    norms[name] = math.sqrt(sum(p.grad.pow(2).sum().item() for p in params if p.grad is not None))
-            return norms
-        ''',
+        "patch": [
+            ('''
+                layers = []
+            ''', '''
+                loss.backward(retain_graph=True)
+                norms = {}
+            '''),
+            ('''
+                        layers.append((name, params))
+                flat = [p for _, params in layers for p in params]
+                grads = torch.autograd.grad(loss, flat, retain_graph=True, allow_unused=True)
+                norms, index = {}, 0
+                for name, params in layers:
+                    squared = 0.0
+                    for grad in grads[index : index + len(params)]:
+                        if grad is not None:
+                            squared += grad.detach().double().pow(2).sum().item()
+                    norms[name] = math.sqrt(squared)
+                    index += len(params)
+                return norms
+            ''', '''
+                        norms[name] = math.sqrt(sum(p.grad.pow(2).sum().item() for p in params if p.grad is not None))
+                return norms
+            '''),
+        ],
     },
     {
         "task": "task2_4",
@@ -268,15 +302,32 @@ ANSWERS = [
         "name": "layers kept in a Python list",
         "why": "a list registers nothing: parameters() is empty and the optimizer trains nothing",
         "mentions": "parameters",
-        "body": '''
-            self.blocks = []
-            previous = in_dim
-            for h in hidden_dims:
+        "patch": [
+            ('''
+                modules: list[nn.Module] = []
+            ''', '''
+                self.blocks = []
+            '''),
+            ('''
+                modules.append(nn.Linear(previous, h))
+                if norm == "batch":
+                    modules.append(nn.BatchNorm1d(h))
+                elif norm == "layer":
+                    modules.append(nn.LayerNorm(h))
+                modules.append(ACTIVATIONS[activation]())
+                if dropout > 0:
+                    modules.append(nn.Dropout(dropout))
+            ''', '''
                 self.blocks += [nn.Linear(previous, h), ACTIVATIONS[activation]()]
-                previous = h
-            self.blocks.append(nn.Linear(previous, out_dim))
-            self.layers = lambda x: nn.Sequential(*self.blocks)(x)
-        ''',
+            '''),
+            ('''
+                modules.append(nn.Linear(previous, out_dim))
+                self.layers = nn.Sequential(*modules)
+            ''', '''
+                self.blocks.append(nn.Linear(previous, out_dim))
+                self.layers = lambda x: nn.Sequential(*self.blocks)(x)
+            '''),
+        ],
     },
     {
         "task": "task2_5",

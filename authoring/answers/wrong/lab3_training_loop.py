@@ -452,9 +452,28 @@ ANSWERS = [
         "name": "reading errors not translated",
         "why": "a truncated file ends in a raw torch traceback",
         "mentions": "checkpointerror",
-        "body": '''
-            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-        ''',
+        "patch": [
+            ('''
+                try:
+                    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+                except pickle.UnpicklingError as error:
+                    if "Unsupported global" in str(error):
+                        raise CheckpointError(
+                            f"{path} holds Python objects other than tensors and plain containers, which "
+                            f"torch.load(weights_only=True) refuses to unpickle (they could run code). Save only state "
+                            f"dicts and plain values. Details: {str(error).splitlines()[0]}"
+                        ) from error
+                    raise CheckpointError(f"could not read {path}: the file is truncated or corrupt ({error})") from error
+                except Exception as error:  # RuntimeError (zip archive), EOFError (empty file), ...
+                    raise CheckpointError(
+                        f"could not read {path}: the file is truncated or corrupt ({type(error).__name__}: "
+                        f"{str(error).splitlines()[0] if str(error) else 'unexpected end of file'}). "
+                        "Use another checkpoint (last.pt / best.pt) or start again"
+                    ) from error
+            ''', '''
+                checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+            '''),
+        ],
     },
     {
         "task": "task3_7",

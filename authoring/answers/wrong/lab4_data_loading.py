@@ -57,20 +57,47 @@ ANSWERS = [
         "block": 1,
         "name": "an empty class folder is skipped silently",
         "why": "a class with no images shifts nothing today but leaves a label no sample has; the task asks for a clear error",
-        "body": '''
-            root = Path(root)
-            if not root.is_dir():
+        "patch": [
+            ('''
+                raise FileNotFoundError(
+                    f"image folder {root} does not exist: expected {root}/<class_name>/<image files> "
+                    "(for CIFAR-10, point it at the unpacked train/ or test/ folder)"
+                )
+            ''', '''
                 raise FileNotFoundError(f"image folder not found: {root}")
-            classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-            samples, skipped = [], []
-            for label, name in enumerate(classes):
-                files, left_out = scan_class_folder(root / name)
-                samples.extend((path, label) for path in files)
-                skipped.extend(left_out)
-            self.root, self.transform, self.classes = root, transform, classes
-            self.class_to_idx = {name: label for label, name in enumerate(classes)}
-            self.samples, self.targets, self.skipped = samples, [label for _, label in samples], skipped
-        ''',
+            '''),
+            ('''
+                if not classes:
+                    raise ValueError(f"{root} has no class folders: expected {root}/<class_name>/<image files>")
+                samples: list[tuple[Path, int]] = []
+                skipped: list[tuple[Path, str]] = []
+            ''', '''
+                samples, skipped = [], []
+            '''),
+            ('''
+                if not files:
+                    raise ValueError(
+                        f"class folder {root / name} has no images ({', '.join(IMAGE_EXTENSIONS)}): "
+                        "add images or remove the folder"
+                    )
+            ''', '''
+
+            '''),
+            ('''
+                self.root = root
+                self.transform = transform
+                self.classes = classes
+            ''', '''
+                self.root, self.transform, self.classes = root, transform, classes
+            '''),
+            ('''
+                self.samples = samples
+                self.targets = [label for _, label in samples]
+                self.skipped = skipped
+            ''', '''
+                self.samples, self.targets, self.skipped = samples, [label for _, label in samples], skipped
+            '''),
+        ],
     },
     {
         "task": "task4_1",
@@ -137,10 +164,16 @@ ANSWERS = [
         "block": 2,
         "name": "transform forgotten",
         "why": "returns the PIL image even when a transform was given",
-        "body": '''
-            path, label = self.samples[index]
-            return load_rgb(path), label
-        ''',
+        "patch": [
+            ('''
+                image = load_rgb(path)
+                if self.transform is not None:
+                    image = self.transform(image)
+                return image, label
+            ''', '''
+                return load_rgb(path), label
+            '''),
+        ],
     },
     # ----------------------------------------------------------------- task4_2
     {
@@ -227,19 +260,42 @@ ANSWERS = [
         "block": 1,
         "name": "images kept as (N, H, W, 3)",
         "why": "np.stack of PIL arrays is channels-last; torch models want (N, 3, H, W): the permute is missing",
-        "body": '''
-            dataset = ImageFolderDataset(root)
-            arrays = [np.asarray(load_rgb(path)) for path, _ in dataset.samples]
-            images = torch.from_numpy(np.stack(arrays))
-            labels = torch.tensor(dataset.targets, dtype=torch.int64)
-            if cache_dir is not None:
-                cache_file = Path(cache_dir) / f"{dataset.root.name}-{folder_fingerprint(dataset)}.pt"
-                cache_file.parent.mkdir(parents=True, exist_ok=True)
-                partial = cache_file.with_suffix(".partial")
-                torch.save({"images": images, "labels": labels, "classes": dataset.classes}, partial)
+        "patch": [
+            ('''
+                cache_file = None
+            ''', '''
+                arrays = [np.asarray(load_rgb(path)) for path, _ in dataset.samples]
+                images = torch.from_numpy(np.stack(arrays))
+                labels = torch.tensor(dataset.targets, dtype=torch.int64)
+            '''),
+            ('''
+                    if cache_file.exists():
+                        try:
+                            data = torch.load(cache_file, weights_only=True)  # tensors, lists, dicts only: no code runs
+                        except Exception as error:
+                            raise ValueError(f"cache file {cache_file} is damaged ({type(error).__name__}): delete it and run again") from None
+                        return InMemoryImages(data["images"], data["labels"], list(data["classes"]))
+                arrays = []
+                for path, _ in dataset.samples:
+                    array = np.asarray(load_rgb(path))
+                    if arrays and array.shape != arrays[0].shape:
+                        raise ValueError(
+                            f"{path} is {array.shape[1]}x{array.shape[0]} but the first image is "
+                            f"{arrays[0].shape[1]}x{arrays[0].shape[0]}: resize the folder to one size first"
+                        )
+                    arrays.append(array)
+                images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+                labels = torch.tensor(dataset.targets, dtype=torch.int64)
+                if cache_file is not None:
+            ''', '''
+
+            '''),
+            ('''
+                partial.replace(cache_file)  # atomic: the cache file is either absent or complete
+            ''', '''
                 partial.replace(cache_file)
-            return InMemoryImages(images, labels, dataset.classes)
-        ''',
+            '''),
+        ],
     },
     # ----------------------------------------------------------------- task4_3
     {
@@ -317,12 +373,18 @@ ANSWERS = [
         "block": 2,
         "name": "augmentation in the evaluation transform",
         "why": "a random crop at evaluation: the reported accuracy measures a different input",
-        "body": '''
-            return v2.Compose(
+        "patch": [
+            ('''
+                [
+                    v2.ToImage(),
+                    v2.ToDtype(torch.float32, scale=True),
+                    v2.Normalize(mean=list(mean), std=list(std)),
+                ]
+            ''', '''
                 [v2.ToImage(), v2.RandomCrop(32, padding=4, pad_if_needed=True), v2.ToDtype(torch.float32, scale=True),
                  v2.Normalize(mean=list(mean), std=list(std))]
-            )
-        ''',
+            '''),
+        ],
     },
     # ----------------------------------------------------------------- task4_4 (block 2: normalize_batch)
     {
@@ -454,26 +516,44 @@ ANSWERS = [
         "name": "DataLoader without generator=",
         "why": "the order and the workers' seeds then come from the global torch seed, not from `seed`",
         "mentions": "generator",
-        "body": '''
-            return DataLoader(
+        "patch": [
+            ('''
+                dataset,
+                batch_size=batch_size,
+                shuffle=shuffle,
+                sampler=sampler,
+                num_workers=num_workers,
+                pin_memory=torch.cuda.is_available(),
+                persistent_workers=num_workers > 0,
+                drop_last=drop_last,
+                generator=torch.Generator().manual_seed(seed),
+            ''', '''
                 dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=num_workers,
                 pin_memory=torch.cuda.is_available(), persistent_workers=num_workers > 0, drop_last=drop_last,
-                worker_init_fn=seed_worker,
-            )
-        ''',
+            '''),
+        ],
     },
     {
         "task": "task4_6",
         "block": 2,
         "name": "pin_memory=True always, no persistent workers",
         "why": "pinning without a GPU only costs RAM; workers restart every epoch",
-        "body": '''
-            return DataLoader(
+        "patch": [
+            ('''
+                dataset,
+                batch_size=batch_size,
+                shuffle=shuffle,
+                sampler=sampler,
+                num_workers=num_workers,
+                pin_memory=torch.cuda.is_available(),
+                persistent_workers=num_workers > 0,
+                drop_last=drop_last,
+                generator=torch.Generator().manual_seed(seed),
+            ''', '''
                 dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=num_workers,
                 pin_memory=True, drop_last=drop_last, generator=torch.Generator().manual_seed(seed),
-                worker_init_fn=seed_worker,
-            )
-        ''',
+            '''),
+        ],
     },
     # ----------------------------------------------------------------- task4_7
     {
@@ -562,18 +642,32 @@ ANSWERS = [
         "name": "validation augmented like training",
         "why": "the training transform on the validation split: a different number every evaluation",
         "mentions": "augmented",
-        "body": '''
-            data = decode_image_folder(train_dir, cache_dir)
-            train_idx, val_idx = stratified_split(data.labels, val_fraction, seed)
-            mean, std = compute_mean_std(data.images, train_idx)
-            size = data.images.shape[-1]
-            augmented = InMemoryImageDataset(data.images, data.labels, train_transforms(mean.tolist(), std.tolist(), size, padding, jitter))
-            return Pipeline(
+        "patch": [
+            ('''
+                train_set = torch.utils.data.Subset(
+                    InMemoryImageDataset(data.images, data.labels, train_transforms(mean.tolist(), std.tolist(), size, padding, jitter)),
+                    train_idx.tolist(),
+                )
+                val_set = torch.utils.data.Subset(
+                    InMemoryImageDataset(data.images, data.labels, eval_transforms(mean.tolist(), std.tolist())), val_idx.tolist()
+                )
+            ''', '''
+                augmented = InMemoryImageDataset(data.images, data.labels, train_transforms(mean.tolist(), std.tolist(), size, padding, jitter))
+            '''),
+            ('''
+                train_loader=make_loader(train_set, batch_size, shuffle=True, num_workers=num_workers, seed=seed),
+                val_loader=make_loader(val_set, batch_size, shuffle=False, num_workers=num_workers, seed=seed),
+                classes=data.classes,
+                mean=mean,
+                std=std,
+                train_indices=train_idx,
+                val_indices=val_idx,
+            ''', '''
                 make_loader(torch.utils.data.Subset(augmented, train_idx.tolist()), batch_size, shuffle=True, num_workers=num_workers, seed=seed),
                 make_loader(torch.utils.data.Subset(augmented, val_idx.tolist()), batch_size, shuffle=False, num_workers=num_workers, seed=seed),
                 data.classes, mean, std, train_idx, val_idx,
-            )
-        ''',
+            '''),
+        ],
     },
     # ----------------------------------------------------------------- task4_9 (extension)
     {
@@ -581,13 +675,25 @@ ANSWERS = [
         "block": 1,
         "name": "seeded but states never restored",
         "why": "the main process's random streams change with every item loaded (num_workers=0)",
-        "body": '''
-            index, seed = key
-            torch.default_generator.manual_seed(seed)
-            random.seed(seed)
-            np.random.seed(seed % 2**32)
-            return self.dataset[index]
-        ''',
+        "patch": [
+            ('''
+                states = torch.get_rng_state(), random.getstate(), np.random.get_state()
+                try:
+                    torch.default_generator.manual_seed(seed)
+                    random.seed(seed)
+                    np.random.seed(seed % 2**32)
+                    return self.dataset[index]
+                finally:
+                    torch.set_rng_state(states[0])
+                    random.setstate(states[1])
+                    np.random.set_state(states[2])
+            ''', '''
+                torch.default_generator.manual_seed(seed)
+                random.seed(seed)
+                np.random.seed(seed % 2**32)
+                return self.dataset[index]
+            '''),
+        ],
     },
     {
         "task": "task4_9",

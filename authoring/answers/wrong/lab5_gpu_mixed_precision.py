@@ -35,15 +35,36 @@ ANSWERS = [
         "block": 1,
         "name": "mps before cuda",
         "why": "the order of preference is cuda, then mps, then cpu",
-        "body": '''
-            if prefer is not None:
+        "patch": [
+            ('''
+                try:
+                    device = torch.device(prefer)
+                except RuntimeError as error:
+                    raise ValueError(f"unknown device {prefer!r}: use 'cpu', 'cuda', 'cuda:N' or 'mps' ({error})") from None
+                available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": mps_available()}
+                if device.type not in available:
+                    raise ValueError(f"device type {device.type!r} is not one this lab supports: use 'cpu', 'cuda' or 'mps'")
+                if not available[device.type]:
+                    raise RuntimeError(
+                        f"{prefer!r} was asked for but is not available on this machine; "
+                        "call get_device() without an argument to use the best device there is"
+                    )
+                return device
+            ''', '''
                 return torch.device(prefer)
-            if mps_available():
-                return torch.device("mps")
-            if torch.cuda.is_available():
-                return torch.device("cuda")
-            return torch.device("cpu")
-        ''',
+            '''),
+            ('''
+                if torch.cuda.is_available():
+                    return torch.device("cuda")
+                if mps_available():
+                    return torch.device("mps")
+            ''', '''
+                if mps_available():
+                    return torch.device("mps")
+                if torch.cuda.is_available():
+                    return torch.device("cuda")
+            '''),
+        ],
     },
     {
         "task": "task5_1",
@@ -145,15 +166,30 @@ ANSWERS = [
         "name": "model cast to bf16 instead of autocast",
         "why": "model.to(dtype): the weights and the optimizer lose precision (README, Common mistakes)",
         "mentions": "float32",
-        "body": '''
-            inputs, targets = batch
-            model.to(dtype)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(inputs.to(dtype)).float(), targets)
-            loss.backward()
-            optimizer.step()
-            return loss.detach()
-        ''',
+        "patch": [
+            ('''
+                optimizer.zero_grad(set_to_none=True)
+            ''', '''
+                model.to(dtype)
+                optimizer.zero_grad(set_to_none=True)
+            '''),
+            ('''
+                with torch.amp.autocast(device_type=device_type, dtype=dtype, enabled=dtype != torch.float32):
+                    outputs = model(inputs)
+                    loss = loss_fn(outputs, targets)
+                if scaler is not None:
+                    scaler.scale(loss).backward()  # gradients of loss * scale
+                    scaler.step(optimizer)  # unscales; skips the step if any gradient is inf/NaN
+                    scaler.update()  # halves the scale after a skip, grows it after a run of good steps
+                else:
+                    loss.backward()
+                    optimizer.step()
+            ''', '''
+                loss = loss_fn(model(inputs.to(dtype)).float(), targets)
+                loss.backward()
+                optimizer.step()
+            '''),
+        ],
     },
     {
         "task": "task5_2",
@@ -325,21 +361,49 @@ ANSWERS = [
         "block": 1,
         "name": "doubling only, no binary search",
         "why": "returns the last power of two that fit: up to half the memory unused",
-        "body": '''
-            def fits(batch_size):
-                try:
-                    step_fn(batch_size)
+        "patch": [
+            ('''
+                def fits(batch_size: int) -> bool:
+                    out_of_memory = False
+            ''', '''
+                def fits(batch_size):
+            '''),
+            ('''
+                except torch.OutOfMemoryError:
+                    out_of_memory = True
+                if out_of_memory and torch.cuda.is_available():
+                    torch.cuda.empty_cache()  # give the failed step's cached blocks back before the next try
+                return not out_of_memory
+            ''', '''
                     return True
                 except torch.OutOfMemoryError:
                     return False
-
-            if not fits(start):
-                raise RuntimeError(f"batch size {start} already runs out of memory")
-            good = start
-            while good < limit and fits(min(2 * good, limit)):
-                good = min(2 * good, limit)
-            return good
-        ''',
+            '''),
+            ('''
+                    raise RuntimeError(f"batch size {start} already runs out of memory: lower `start` or shrink the model")
+                good, bad = start, None
+                while good < limit:
+                    candidate = min(2 * good, limit)
+                    if fits(candidate):
+                        good = candidate
+                    else:
+                        bad = candidate
+                        break
+                if bad is None:
+                    return good
+                while bad - good > 1:
+                    middle = (good + bad) // 2
+                    if fits(middle):
+                        good = middle
+                    else:
+                        bad = middle
+            ''', '''
+                    raise RuntimeError(f"batch size {start} already runs out of memory")
+                good = start
+                while good < limit and fits(min(2 * good, limit)):
+                    good = min(2 * good, limit)
+            '''),
+        ],
     },
     {
         "task": "task5_5",

@@ -20,13 +20,23 @@ ANSWERS = [
         "name": "padding added once",
         "why": "padding goes on both sides of the row, not one",
         "mentions": "but nn.conv2d gives",
-        "body": '''
-            span = dilation * (kernel - 1) + 1
-            padded = size + padding
-            if span > padded:
+        "patch": [
+            ('''
+                span = dilation * (kernel - 1) + 1  # pixels covered by the dilated kernel
+                padded = size + 2 * padding
+            ''', '''
+                span = dilation * (kernel - 1) + 1
+                padded = size + padding
+            '''),
+            ('''
+                raise ValueError(
+                    f"a kernel spanning {span} pixels does not fit in an input of {size} pixels with padding {padding}: "
+                    "use a smaller kernel or dilation, or more padding"
+                )
+            ''', '''
                 raise ValueError(f"kernel spanning {span} does not fit in {padded} pixels")
-            return (padded - span) // stride + 1
-        ''',
+            '''),
+        ],
     },
     {
         "task": "task6_1",
@@ -77,13 +87,22 @@ ANSWERS = [
         "name": "ReLU hard-coded",
         "why": "ignores the activation argument",
         "mentions": "ends in gelu",
-        "body": '''
-            return nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=kernel_size // 2, bias=False),
-                nn.BatchNorm2d(out_channels),
-                nn.ReLU(),
-            )
-        ''',
+        "patch": [
+            ('''
+                layers: list[nn.Module] = [
+            ''', '''
+                return nn.Sequential(
+            '''),
+            ('''
+                ]
+                if activation is not None:
+                    layers.append(activation())
+                return nn.Sequential(*layers)
+            ''', '''
+                    nn.ReLU(),
+                )
+            '''),
+        ],
     },
     # ------------------------------------------------------------------ task6_3
     {
@@ -345,14 +364,23 @@ ANSWERS = [
         "name": "precision and recall swapped",
         "why": "precision divides by the column sum (predicted as c), recall by the row sum",
         "mentions": ["swapped", "edit per_class_metrics()"],
-        "body": '''
-            cm = cm.double()
-            tp = cm.diagonal()
-            precision = tp / cm.sum(dim=1).clamp(min=1)
-            recall = tp / cm.sum(dim=0).clamp(min=1)
-            f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
-            return ClassMetrics(precision.float(), recall.float(), f1.float(), (tp.sum() / cm.sum().clamp(min=1)).item())
-        ''',
+        "patch": [
+            ('''
+                true_positives = cm.diagonal()
+                precision = true_positives / cm.sum(dim=0).clamp(min=1)
+                recall = true_positives / cm.sum(dim=1).clamp(min=1)
+            ''', '''
+                tp = cm.diagonal()
+                precision = tp / cm.sum(dim=1).clamp(min=1)
+                recall = tp / cm.sum(dim=0).clamp(min=1)
+            '''),
+            ('''
+                accuracy = (true_positives.sum() / cm.sum().clamp(min=1)).item()
+                return ClassMetrics(precision.float(), recall.float(), f1.float(), accuracy)
+            ''', '''
+                return ClassMetrics(precision.float(), recall.float(), f1.float(), (tp.sum() / cm.sum().clamp(min=1)).item())
+            '''),
+        ],
     },
     {
         "task": "task6_6",
