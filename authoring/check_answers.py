@@ -16,7 +16,8 @@ each entry a patch of one solution block (the format: authoring/patches.py, auth
 
 The folder gives the expectation: a *wrong* answer must fail at least one test of its task, with
 a message a learner can act on (an assertion message, not a bare `assert x == y`; at most
---max-lines lines of report; the `mentions` text if given). A *right* answer must pass every
+--max-lines lines of report per test, and at most 15 lines (harness.reporting.MAX_TASK_LINES) for the
+task's failing tests together, as a learner's run prints them; the `mentions` text if given). A *right* answer must pass every
 test of its task. An entry whose old text is no longer in the solution fails loudly.
 
 For each entry the runner writes a copy of the lab's solution.py with that block patched into ONE
@@ -26,7 +27,8 @@ runner, which imported torch and torchvision once; `--no-fork` starts a fresh Py
     pytest -p no:cacheprovider --impl <variant> -m <task> tests/test_<lab_folder>.py -x
 
 (-x: the first failure decides; a wrong answer -x does not settle as caught or as passing every
-test is run again without -x.) At the end it prints each catalogue's size and success rate per
+test is run again without -x. --every-test runs without -x from the start: slower, and the 15-line
+rule is then checked over all of a task's failing tests, as a learner sees them.) At the end it prints each catalogue's size and success rate per
 lab, and every entry that did not meet its expectation.
 
 Exit status 1 when an entry misses its expectation, or a task has fewer than --min-per-task wrong
@@ -61,6 +63,9 @@ from harness import markers  # noqa: E402
 from harness.course import task_sort_key  # noqa: E402
 
 CATALOGUES = ("wrong", "right")  # authoring/answers/<kind>/<lab folder>.py
+# harness.reporting.MAX_TASK_LINES (not imported here: a harness plugin imported before pytest loads it
+# cannot have its asserts rewritten, and pytest warns so in every variant's run)
+MAX_TASK_LINES = 15
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache", "outputs", "runs", "data",
     ".datasets", "gpu-results", "*.pt", "*.pth", "*.onnx",
@@ -126,7 +131,8 @@ def solution_tasks(solution: Path) -> dict[str, int]:
     return dict(counts)
 
 
-def judge(variant: Variant, code: int, results: dict | None, output: str, max_lines: int) -> None:
+def judge(variant: Variant, code: int, results: dict | None, output: str, max_lines: int,
+          max_task_lines: int = MAX_TASK_LINES) -> None:
     """Set the variant's status from its pytest run."""
     tail = "\n".join(output.strip().splitlines()[-8:])
     if results is None:
@@ -169,6 +175,13 @@ def judge(variant: Variant, code: int, results: dict | None, output: str, max_li
     if len(too_long) == len(actionable):
         variant.status = "too long"
         variant.detail = f"{too_long[0]['nodeid']}: {len(too_long[0]['text'].splitlines())} lines of report"
+        return
+    # What the learner's run prints for the task: every failing test's report with pytest's header line
+    # ("lines"; 0 for a test folded into the task's first report as one line), all together.
+    task_lines = sum(test.get("lines", 1 + len(test["text"].splitlines())) for test in failing)
+    if task_lines > max_task_lines:
+        variant.status = "too long"
+        variant.detail = f"{variant.task}: {task_lines} lines of report for {len(failing)} failing tests (at most {max_task_lines})"
         return
     missing = [text for text in variant.mentions if not any(text.lower() in test["text"].lower() for test in failing)]
     if missing:
@@ -266,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-per-task", type=int, default=2, help="fail when a task has fewer wrong answers (default 2)")
     parser.add_argument("--max-lines", type=int, default=15, help="longest acceptable failure report per test")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per variant")
+    parser.add_argument("--every-test", action="store_true",
+                        help="run every test of the task (no -x): the report-length rule then covers all failing tests")
     parser.add_argument(
         "--no-fork", action="store_true", help="start each variant's pytest as a new process instead of forking one "
         "that has torch imported (default where fork exists)"
@@ -329,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             (copy / variant.lab / f"{variant.impl}.py").write_text(source, encoding="utf-8")
         runnable = [variant for variant in variants if variant.status == "not run"]
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = [pool.submit(run_variant, v, copy, args.timeout, args.max_lines, fork) for v in runnable]
+            futures = [pool.submit(run_variant, v, copy, args.timeout, args.max_lines, fork, not args.every_test)
+                       for v in runnable]
             for future in as_completed(futures):
                 variant = future.result()
                 print(f"  {variant.status:15} {variant.label()}  ({variant.seconds:.0f} s)", flush=True)

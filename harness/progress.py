@@ -53,7 +53,14 @@ class Progress:
         self.results.append({
             "nodeid": item.nodeid, "lab": lab.marker if lab else None, "task": task_id, "when": report.when,
             "state": state, "exc_type": exc_type, "message": message, "text": str(report.longrepr) if report.failed else "",
+            "lines": 1 + len(str(report.longrepr).splitlines()) if report.failed else 0,
         })
+
+    def reported(self, nodeid: str, text: str, lines: int) -> None:
+        """The report a failing test finally printed (`lines`: with pytest's header line; 0 when folded)."""
+        for result in self.results:
+            if result["nodeid"] == nodeid and result["state"] in ("failing", "todo"):
+                result["text"], result["lines"] = text, lines
 
     @staticmethod
     def task_state(states: list[str]) -> str:

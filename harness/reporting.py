@@ -4,6 +4,10 @@
   README section and `pytest --hint TASK` (a TODO already reported costs one line).
 - Any other failure of a lab test: the assertion message, the learner's own line, the function
   to edit and where to read. `--tb=long` (or short/line/native) gives pytest's usual report.
+- At most MAX_TASK_LINES lines per failing task: the task's first failing test shows its whole report
+  (the diagnosis and the fix first, never cut); each later failing test of the task is one line under
+  it, naming the test, and is left out of the FAILURES section (it still counts as failed, and -ra
+  still lists it). `--tb=long` shows every test's report.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import pytest
 
 from harness import environment, markers
 from harness.fixtures import PlainFailure
-from harness.state import lab_of, run_state, task_of
+from harness.state import TaskFailures, lab_of, run_state, task_of
 from harness.todos import TodoReached, find_todo, todo_task
 
 TB_HINT = "add --tb=long for the whole traceback"
 MAX_MESSAGE_LINES = 6
+MAX_TASK_LINES = 15  # a failing task in a learner's run, counting pytest's "____ test_name ____" line
 
 
 def hint_command(task_id: str | None) -> str:
@@ -155,6 +160,88 @@ def short_failure(excinfo, item, first_of_task: bool) -> str:
     return "\n".join(lines)
 
 
+def fold_later_failure(item, report, summary: str) -> None:
+    """Remember a failing test's short report under its task: the first one stays whole, a later one
+    becomes one line under it at the end of the run (fold_task_reports). Only the learner's short reports
+    fold (--tb=long and the other styles show every test), and only the test's own call."""
+    task = task_of(item)
+    if task is None or report.when != "call" or not isinstance(report.longrepr, str) or item.config.option.tbstyle != "auto":
+        return
+    failures = run_state(item.config).task_failures
+    if task.id in failures:
+        failures[task.id].later.append((report, summary))
+    else:
+        failures[task.id] = TaskFailures(report)
+
+
+def folded_lines(task_id: str, first_text: str, later: list[tuple[str, str]]) -> list[str]:
+    """The lines under a task's first report for its later failing tests ((test name, summary) each),
+    so that the task costs at most MAX_TASK_LINES lines with pytest's header line. Tests that stop at
+    the same TODO share a line."""
+    lines: list[list] = []  # [text, how many tests it names]
+    todo_lines: dict[str, list] = {}
+    for name, summary in later:
+        if summary in todo_lines:
+            todo_lines[summary][0] += f", {name}"
+            todo_lines[summary][1] += 1
+            continue
+        # A later test's line is a summary, one screen row: its whole report is one --tb=long away.
+        line = [f"    also stopped at {summary}: {name}" if summary.startswith("TODO(") else f"    also failing: {name}: {clip(summary, 120)}", 1]
+        if summary.startswith("TODO("):
+            todo_lines[summary] = line
+        lines.append(line)
+    room = max(MAX_TASK_LINES - 1 - len(first_text.splitlines()), 1)
+    if len(lines) > room:
+        left = len(later) - sum(count for _, count in lines[: room - 1])
+        lines = lines[: room - 1] + [[f"    ... and {left} more failing tests of {task_id} (--tb=long shows every test)", left]]
+    return [text for text, _ in lines]
+
+
+def fold_task_reports(config) -> set[int]:
+    """Put each task's later failing tests as lines under its first report; returns the ids of the
+    reports folded away (left out of the FAILURES section)."""
+    state = run_state(config)
+    folded: set[int] = set()
+    for task_id, failures in state.task_failures.items():
+        first = failures.first
+        text = str(first.longrepr)
+        if failures.later:
+            later = [(report.head_line or report.nodeid, summary) for report, summary in failures.later]
+            text = "\n".join([text, *folded_lines(task_id, text, later)])
+            first.longrepr = text
+        state.progress.reported(first.nodeid, text, 1 + len(text.splitlines()))
+        for report, _ in failures.later:
+            folded.add(id(report))
+            state.progress.reported(report.nodeid, "", 0)
+    return folded
+
+
+HIDDEN = pytest.StashKey[list]()  # the FAILURES section's full list of reports while the folded ones are hidden
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, config):
+    """Around pytest's summary (outermost): its FAILURES section leaves out the folded reports."""
+    folded = fold_task_reports(config)
+    failed = terminalreporter.stats.get("failed")
+    if folded and failed:
+        config.stash[HIDDEN] = failed
+        terminalreporter.stats["failed"] = [report for report in failed if id(report) not in folded]
+    try:
+        return (yield)
+    finally:
+        pytest_terminal_summary_restore(terminalreporter, config)
+
+
+@pytest.hookimpl(specname="pytest_terminal_summary")  # a second implementation of the hook: a plain one, run inside
+def pytest_terminal_summary_restore(terminalreporter, config):  # pytest's summary (pytest wants the prefix)
+    """After the FAILURES section (and before -ra's list and the count of failures): every report again."""
+    failed = config.stash.get(HIDDEN, None)
+    if failed is not None:
+        terminalreporter.stats["failed"] = failed
+        del config.stash[HIDDEN]
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
@@ -173,19 +260,21 @@ def pytest_runtest_makereport(item, call):
             report.longrepr = todo_line(error, item) + needs
         progress.todo_tasks.add(todo)
         outcome = "todo"
+        fold_later_failure(item, report, f"TODO({todo})")
     elif report.failed and report.when == "call" and lab is not None and call.excinfo is not None:
         task = task_of(item)
         first = (task.id if task else None) not in progress.failed_tasks
         progress.failed_tasks.add(task.id if task else None)
-        message = "\n".join(failure_message(call.excinfo))
+        lines = failure_message(call.excinfo)
         if not lab.graded or isinstance(error, PlainFailure):
             pass  # a complete message already (the quiz report, a lab file that does not import)
         elif item.config.option.tbstyle == "auto":
             report.longrepr = short_failure(call.excinfo, item, first)
+            fold_later_failure(item, report, lines[0])
         elif hasattr(report.longrepr, "addsection"):
             extra = f"; {hint_command(task.id)}" if task and hint_command(task.id) else ""
             report.longrepr.addsection("Hint", f"Read {readme_section(item)}{extra}.")
-        progress.record(item, report, lab, task, None, type(error).__name__, message)
+        progress.record(item, report, lab, task, None, type(error).__name__, "\n".join(lines))
         return report
     progress.record(item, report, lab, task_of(item), outcome)
     return report

@@ -16,6 +16,15 @@ INSTRUCTOR_FOLDER = "instructor"  # tests/instructor/: course self-checks, found
 
 
 @dataclass
+class TaskFailures:
+    """A task's failing tests in a learner's run: the first one's report is shown whole, each later one
+    becomes a line under it (harness/reporting.py folds them at the end of the run)."""
+
+    first: pytest.TestReport
+    later: list[tuple[pytest.TestReport, str]] = field(default_factory=list)  # (report, its one-line summary)
+
+
+@dataclass
 class RunState:
     course: Course
     impl: str  # the graded file's name in each lab folder, without .py
@@ -23,6 +32,7 @@ class RunState:
     progress: Progress
     modules: dict[Path, object] = field(default_factory=dict)  # lab file -> module, or the error its import raised
     broken_reported: set[Path] = field(default_factory=set)
+    task_failures: dict[str, TaskFailures] = field(default_factory=dict)  # task id -> its short failure reports
 
     @property
     def instructor_run(self) -> bool:

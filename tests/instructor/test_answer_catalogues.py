@@ -175,3 +175,24 @@ def test_runner_without_fork_starts_a_process_per_variant(small_course):
                          "--min-per-task", "1")
     assert code == 0, out
     assert out.rstrip().endswith("1/1 as expected")
+
+
+def test_a_wrong_answer_is_judged_by_the_lines_its_task_prints_in_all():
+    """--phase1-results gives each failing test the lines it printed (pytest's header line included; 0 when the
+    harness folded it into the task's first report): their sum is what a learner reads for the task."""
+    from harness.reporting import MAX_TASK_LINES
+
+    assert check_answers.MAX_TASK_LINES == MAX_TASK_LINES, "the runner's copy of the harness's limit"
+
+    def failing(name, lines):
+        return {"nodeid": f"tests/t.py::{name}", "state": "failing", "exc_type": "AssertionError",
+                "message": f"{name} is wrong: fix it", "text": "x\n" * (max(lines - 1, 1)), "lines": lines}
+
+    def verdict(*tests):
+        variant = check_answers.Variant("lab1_fake", "wrong", {"task": "task1_1", "name": "n"})
+        check_answers.judge(variant, 1, {"tests": list(tests)}, "", max_lines=15)
+        return variant.status, variant.detail
+
+    assert verdict(failing("test_a", 9), failing("test_b", 0), failing("test_c", 0))[0] == "caught"
+    status, detail = verdict(failing("test_a", 9), failing("test_b", 8))
+    assert status == "too long" and "task1_1: 17 lines of report for 2 failing tests (at most 15)" in detail, detail

@@ -184,7 +184,8 @@ def test_starter_todos_are_one_line_failures_with_progress_table(fake_course):
     assert "Traceback" not in out and "raise NotImplementedError" not in out, "TODO failures must not print tracebacks"
     assert "TODO(task1_1): Return twice x." in out and "-> edit double() in lab1_fake/starter.py (line" in out, out
     assert 'lab1_fake/README.md, section "Task 1.1"' in out and "pytest --hint task1_1" in out
-    assert "TODO(task1_1): the same unfinished TODO as reported earlier in this run" in out, "a repeated TODO costs one line"
+    assert "    also stopped at TODO(task1_1): test_double_negative" in out, "a repeated TODO of the task costs one line"
+    assert "_ test_double_negative _" not in out and " 2 failed" in out, "folded into the first report, still counted"
     table = out[out.index("Phase 1 progress — graded: starter.py in each lab folder"):]
     assert " failed" not in table, "the progress table comes after pytest's summary line"
     lab1 = table_line(table, "Lab 1  Fake one")
@@ -365,3 +366,73 @@ def test_a_long_assertion_message_is_shown_whole(fake_course):
         "    assert lab.double(1) == 3, 'x' * 300 + ' and the fix comes last'\n")
     code, out = run_fake(fake_course, "--impl", "solution", "tests/test_long.py")
     assert code == 1 and "and the fix comes last" in out, out
+
+
+MANY_FAILURES = """\
+import pytest
+
+pytestmark = pytest.mark.lab1
+
+
+@pytest.mark.task1_1
+def test_first(lab):
+    assert lab.double(1) == 3, (
+        "double(1) is 2, and this test wants 3\\n  a second line\\n  a third line\\n  a fourth line\\n"
+        + "x" * 300 + " the fix comes last"
+    )
+
+
+@pytest.mark.task1_2
+def test_other_task(lab):
+    assert lab.scale(1, 1) == 2, "scale(1, 1) is 1, this test wants 2"
+
+
+@pytest.mark.task1_1
+@pytest.mark.parametrize("n", range(20))
+def test_many(lab, n):
+    assert lab.double(n) == n, f"double({n}) should be {n} in this test"
+"""
+
+
+def failure_blocks(out: str) -> dict[str, list[str]]:
+    """The FAILURES section of a run: header test name -> the lines under it (with the header line)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"^=+ FAILURES =+$", line))
+    end = next(i for i, line in enumerate(lines) if re.match(r"^=+ .*\d+ failed", line))
+    blocks: dict[str, list[str]] = {}
+    name = None
+    for line in lines[start + 1 : end]:
+        header = re.match(r"^_+ (\S+) _+$", line)
+        if header:
+            name = header.group(1)
+            blocks[name] = []
+        if name is None:
+            raise AssertionError(f"a line before the first header: {line!r}")
+        blocks[name].append(line)
+    return blocks
+
+
+def test_a_failing_task_costs_at_most_15_lines_and_keeps_its_diagnosis_whole(fake_course):
+    """20 failing tests of task1_1 (and one of task1_2 between them): the first test of each task shows its whole
+    report, each later one is a line under it, until the 15th line says how many more fail."""
+    (fake_course.path / "tests" / "test_many.py").write_text(MANY_FAILURES)
+    code, out = run_fake(fake_course, "--impl", "solution", "-p", "no:randomly", "tests/test_many.py")
+    assert code == 1 and " 21 failed, 1 passed" in out, out[-3000:]
+    blocks = failure_blocks(out)
+    assert list(blocks) == ["test_first", "test_other_task"], f"one report per failing task:\n{out[-3000:]}"
+    first = blocks["test_first"]
+    assert len(first) <= 15 and len(blocks["test_other_task"]) <= 15, "\n".join(first)
+    message = [line.strip() for line in first[1:6]]
+    assert message[:4] == ["double(1) is 2, and this test wants 3", "a second line", "a third line", "a fourth line"]
+    assert message[4] == "x" * 300 + " the fix comes last", "the diagnosis line is never cut"
+    assert "-> task1_1: edit double() in lab1_fake/solution.py" in first[6], first[6]
+    named = [line for line in first if line.startswith("    also failing: test_many[")]
+    assert named and named[0] == "    also failing: test_many[1]: double(1) should be 1 in this test", named
+    more = re.fullmatch(r"    \.\.\. and (\d+) more failing tests of task1_1 \(--tb=long shows every test\)", first[-1])
+    assert len(first) == 15 and more and len(named) + int(more.group(1)) == 19, "\n".join(first)
+
+    code, out = run_fake(fake_course, "--impl", "solution", "-p", "no:randomly", "tests/test_many.py", "-ra")
+    assert out.count("FAILED tests/test_many.py::") == 21, "-ra still lists every failing test"
+    code, out = run_fake(fake_course, "--impl", "solution", "-p", "no:randomly", "tests/test_many.py", "--tb=long")
+    assert len(failure_blocks(out)) == 21 and out.count("def test_many(lab, n):") == 19, "--tb=long shows everything"
+    assert "also failing" not in out and "the fix comes last" in out

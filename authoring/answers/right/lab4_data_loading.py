@@ -51,6 +51,30 @@ ANSWERS = [
     },
     {
         "task": "task4_4",
+        "block": 1,
+        "name": "advanced indexing for the crop, then torch.where for the mirror",
+        "why": "the slowest vectorised form measured (two full passes, an (N, H, W, C) result permuted back): "
+               "the speed floor of the tests must still pass it",
+        "patch": [
+            ('''
+                padded_w = w + 2 * padding
+                rows = dy[:, None] + torch.arange(h, device=device)  # (N, H)
+                cols = dx[:, None] + torch.arange(w, device=device)  # (N, W)
+                cols = torch.where(flip[:, None], cols.flip(1), cols)  # reading columns backwards = mirror image
+                positions = (rows[:, :, None] * padded_w + cols[:, None, :]).reshape(n, 1, h * w)  # (N, 1, H*W)
+                flat = padded.reshape(n, c, -1)  # (N, C, H2*W2)
+                return flat.gather(2, positions.expand(n, c, h * w)).reshape(n, c, h, w)
+            ''', '''
+                rows = dy[:, None, None] + torch.arange(h, device=device)[None, :, None]  # (N, H, 1)
+                cols = dx[:, None, None] + torch.arange(w, device=device)[None, None, :]  # (N, 1, W)
+                batch = torch.arange(n, device=device)[:, None, None]
+                crops = padded[batch, :, rows, cols].permute(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
+                return torch.where(flip[:, None, None, None], crops.flip(-1), crops)
+            '''),
+        ],
+    },
+    {
+        "task": "task4_4",
         "block": 2,
         "name": "normalisation written as two broadcast tensors and out-of-place arithmetic",
         "body": """

@@ -744,6 +744,32 @@ ANSWERS = [
     {
         "task": "task4_4",
         "block": 1,
+        "name": "a loop over the offsets, batched over images",
+        "why": "correct pixels and no loop over images (the operation count does not grow with N), but one pass "
+               "over the whole batch per offset, 81 at padding 4: slower than the per-image loop it replaces",
+        "mentions": "too slow",
+        "patch": [
+            ('''
+                padded_w = w + 2 * padding
+                rows = dy[:, None] + torch.arange(h, device=device)  # (N, H)
+                cols = dx[:, None] + torch.arange(w, device=device)  # (N, W)
+                cols = torch.where(flip[:, None], cols.flip(1), cols)  # reading columns backwards = mirror image
+                positions = (rows[:, :, None] * padded_w + cols[:, None, :]).reshape(n, 1, h * w)  # (N, 1, H*W)
+                flat = padded.reshape(n, c, -1)  # (N, C, H2*W2)
+                return flat.gather(2, positions.expand(n, c, h * w)).reshape(n, c, h, w)
+            ''', '''
+                out = torch.zeros_like(images)
+                for y in range(2 * padding + 1):  # every image at once, one offset at a time
+                    for x in range(2 * padding + 1):
+                        here = ((dy == y) & (dx == x))[:, None, None, None]
+                        out = torch.where(here, padded[:, :, y : y + h, x : x + w], out)
+                return torch.where(flip[:, None, None, None], out.flip(-1), out)
+            '''),
+        ],
+    },
+    {
+        "task": "task4_4",
+        "block": 1,
         "name": "three separate draws, three blocking copies",
         "why": "draws dy, dx and the coins one by one and moves each to the device: three copies per batch, and not the random numbers random_offsets_and_flips gives",
         "body": '''
