@@ -1,6 +1,7 @@
 """Lab 4 — Data Loading Pipeline. Run: pytest -m lab4 (add --impl solution for the reference)."""
 
 import collections
+import os
 import random
 import sys
 import time
@@ -251,9 +252,12 @@ def test_decode_image_folder_interrupted_save_leaves_no_cache(lab, small_folder,
     root, _ = small_folder
     cache = tmp_path / "cache"
 
-    def failing_save(obj, f, *args, **kwargs):
-        with open(f, "wb") as handle:
-            handle.write(b"PK\x03\x04 half a file")
+    def failing_save(obj, f, *args, **kwargs):  # torch.save takes a path or an open file: both are fine
+        if isinstance(f, (str, os.PathLike)):
+            with open(f, "wb") as handle:
+                handle.write(b"PK\x03\x04 half a file")
+        else:
+            f.write(b"PK\x03\x04 half a file")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(torch, "save", failing_save)

@@ -66,4 +66,202 @@ ANSWERS = [
                 results.append({"file": path, "class": extra["class_names"][i], "probability": p})
         """,
     },
+    {
+        "task": "taskc_1",
+        "name": "the split kept as a boolean mask; --val-size 0 takes an empty index",
+        "why": "the README asks for the run's classes, a seeded stratified hold-out of val_size images "
+               "(stratified_split takes a fraction) and none for --val-size 0; a mask and its complement give the "
+               "same two sets, in the same order",
+        "body": """
+            images, labels = select_classes(images, labels, folder_names, class_names)
+            held_out = torch.zeros(len(labels), dtype=torch.bool)
+            if config.val_size > 0:
+                fraction = config.val_size / len(labels)
+                held_out[stratified_split(labels, fraction, seed=config.seed)[1]] = True
+            return Data(train_images=images[~held_out], train_labels=labels[~held_out],
+                        val_images=images[held_out], val_labels=labels[held_out], class_names=list(class_names))
+        """,
+    },
+    {
+        "task": "taskc_5",
+        "block": 1,
+        "name": "the checkpoint's arguments in two dicts (weights and extras) and one helper that writes a file",
+        "why": "the README asks for Lab 3's save_checkpoint with the run's state as extras, best.pt (only on an "
+               "improvement) before last.pt; how the arguments are assembled is the learner's choice",
+        "body": """
+            stopper = run.stopper
+            extras = {
+                "config": config, "recipe": run.config.__class__.__name__, "class_names": list(run.data.class_names),
+                "history": list(run.history), "step": run.step, "train_seconds": run.train_seconds,
+                "scaler": run.scaler.state_dict(), "stopped_early": run.stopped_early,
+                "early_stopping": None if stopper is None else stopper.state_dict(),
+            }
+
+            def write(name: str) -> None:
+                save_checkpoint(run.out / name, model=run.model, optimizer=run.optimizer, epoch=run.epoch,
+                                best=None if stopper is None else stopper.best, **extras)
+
+            if stopper is not None and stopper.improved:
+                write("best.pt")
+            write("last.pt")
+        """,
+    },
+    {
+        "task": "taskc_5",
+        "block": 2,
+        "name": "the counters restored one by one and 'stopped early' worked out from the restored stopper",
+        "why": "the README asks resume to restore weights, optimiser, scaler, early stopping, counters and history; "
+               "whether the run had stopped early follows from the stopper's own state (bad epochs >= patience)",
+        "body": """
+            saved = load_checkpoint(path, run.model, run.optimizer, map_location=run.device)
+            extra = saved["extra"]
+            run.epoch = saved["epoch"]
+            run.step = extra["step"]
+            run.history = list(extra["history"])
+            run.train_seconds = extra["train_seconds"]
+            run.scaler.load_state_dict(extra["scaler"])
+            if run.stopper is not None and extra["early_stopping"] is not None:
+                run.stopper.load_state_dict(extra["early_stopping"])
+                run.stopped_early = run.stopper.num_bad_epochs >= run.stopper.patience
+            log(f"continuing {path}: {run.epoch} epochs and {run.step} steps done")
+        """,
+    },
+    {
+        "task": "taskc_6",
+        "name": "a while loop; per-epoch seconds in the row; validation time left out of train_seconds",
+        "why": "the README lists the steps of an epoch; the loop's form, what a row's seconds measure and whether "
+               "train_seconds counts validation are the learner's choice",
+        "body": """
+            epoch = run.epoch
+            while epoch < run.num_epochs and run.step < run.total_steps:
+                run.model.train()
+                if run.unfreezer is not None:
+                    trainable = run.unfreezer.step(epoch)
+                    log(f"epoch {epoch + 1}: training {trainable} of {len(run.unfreezer.stages)} stages")
+                started = time.perf_counter()
+                train_loss = run_epoch(run, epoch)
+                seconds = time.perf_counter() - started
+                stop_if_not_finite(train_loss, epoch)
+                run.train_seconds += seconds
+                if len(run.data.val_labels) > 0:
+                    val = evaluate_split(run.model, run.data.val_images, run.data.val_labels, run.device, run.amp_dtype)
+                else:
+                    val = {"loss": float("nan"), "accuracy": float("nan")}
+                epoch += 1
+                run.epoch = epoch
+                record = dict(epoch=epoch, step=run.step, train_loss=train_loss, val_loss=val["loss"],
+                              val_accuracy=val["accuracy"], seconds=seconds)
+                run.history.append(record)
+                if run.stopper is not None:
+                    run.stopped_early = run.stopper.step(val["accuracy"])
+                log_epoch(run, record)
+                save_run(run)
+                if run.stopped_early:
+                    log(f"stopping early after epoch {epoch}: validation accuracy has not improved for "
+                        f"{run.stopper.patience} epochs")
+                    break
+        """,
+    },
+    {
+        "task": "taskc_9",
+        "block": 1,
+        "name": "the batch dimension marked Dim.DYNAMIC, keyed by the forward argument's name",
+        "why": "the README asks for a dynamic batch dimension and the weights in the one file; torch.export's "
+               "Dim.DYNAMIC and a dict keyed by the argument name are another spelling of the same export",
+        "body": """
+            import inspect
+
+            argument = next(iter(inspect.signature(model.forward).parameters))
+            torch.onnx.export(model, (example,), path, dynamo=True, external_data=False,
+                              input_names=["input"], output_names=["output"],
+                              dynamic_shapes={argument: {0: torch.export.Dim.DYNAMIC}})
+        """,
+    },
+    {
+        "task": "taskc_9",
+        "block": 2,
+        "name": "the comparison done in torch, the model's own mode restored afterwards",
+        "body": """
+            runtime = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
+            batch = images.detach().float().cpu()
+            (from_onnx,) = runtime.run([runtime.get_outputs()[0].name], {runtime.get_inputs()[0].name: batch.numpy()})
+            was_training = model.training
+            model.eval()
+            try:
+                with torch.inference_mode():
+                    from_torch = model(batch).float()
+            finally:
+                model.train(was_training)
+            return (torch.from_numpy(from_onnx) - from_torch).abs().max().item()
+        """,
+    },
+    {
+        "task": "taskc_9",
+        "block": 3,
+        "name": "an example batch of four, the error in its own words",
+        "why": "the README asks for the export, the check on the 16 images, and an error above 1e-4; the example's "
+               "size and the wording are the learner's choice",
+        "body": """
+            model = models[0]
+            path = export_onnx(model, out, images[:4].float())
+            difference = check_onnx(path, model, images.float())
+            if not difference <= 1e-4:
+                raise SystemExit(f"error: {path} was written, but onnxruntime's logits are {difference:.3g} away from "
+                                 "PyTorch's (the limit is 1e-4): do not use this file")
+            log(f"{path}: onnxruntime agrees with PyTorch on {len(images)} images (max abs difference {difference:.1e})")
+        """,
+    },
+    {
+        "task": "taskc_11",
+        "block": 1,
+        "name": "the 'already stopped' case decided once, metrics filled key by key, json.dump to a file",
+        "body": """
+            if args.resume:
+                resume(run, run.out / "last.pt" if args.resume == "auto" else Path(args.resume))
+            finished = run.stopped_early
+            if finished:
+                log(f"{run.out}: this run stopped early after epoch {run.epoch}; there is nothing left to train")
+            if not finished and (config.compile or run.device.type == "cuda"):
+                shape = (len(range(run.rank, config.batch_size, run.world_size)), 3, 32, 32)
+                metrics["warmup_seconds"] = warm_up(run.net, run.model, shape, run.memory_format, run.amp_dtype)
+            open_tensorboard(run)
+            if not finished:
+                fit(run)
+            metrics["history"] = run.history
+            metrics["train_seconds"] = run.train_seconds
+            metrics["steps"] = run.step
+            metrics["stopped_early"] = run.stopped_early
+            if run.rank == 0:
+                log_final(run, metrics)
+                with open(run.out / "metrics.json", "w") as file:
+                    json.dump(metrics, file, indent=1)
+        """,
+    },
+    {
+        "task": "taskc_11",
+        "block": 2,
+        "name": "overrides filtered from vars(args); an if/else dispatch; one except clause per error kind",
+        "body": """
+            try:
+                if args.command == "evaluate":
+                    return evaluate(args)
+                if args.command == "predict":
+                    return predict(args)
+                if args.command == "export":
+                    return export(args)
+                fields = {field.name for field in dataclasses.fields(config_class)}
+                overrides = {key: value for key, value in vars(args).items() if key in fields and value is not None}
+                if args.resume is not None:
+                    checkpoint = Path(args.out) / "last.pt" if args.resume == "auto" else Path(args.resume)
+                    config = config_for_resume(checkpoint, config_class, overrides)
+                else:
+                    named = configs[args.config] if args.config else configs["smoke" if args.smoke else "fast"]
+                    config = dataclasses.replace(named, **overrides)
+                return train(config, args)
+            except CheckpointError as error:
+                raise SystemExit(f"error: {error}") from None
+            except OSError as error:  # a missing file, or a save that failed (Lab 3 names the file)
+                raise SystemExit(f"error: {error}") from None
+        """,
+    },
 ]

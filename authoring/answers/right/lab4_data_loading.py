@@ -84,4 +84,123 @@ ANSWERS = [
             return (images.float() / 255.0 - mean_t) / std_t
         """,
     },
+    {
+        "task": "task4_1",
+        "block": 1,
+        "name": "the class folders found with os.scandir, the samples gathered per class with extend",
+        "why": "the README asks for sorted visible class folders, (path, label) samples sorted by class then name, "
+               "and clear errors naming the path; how the folders are listed and the wording are the learner's",
+        "body": """
+            self.root, self.transform = Path(root), transform
+            if not self.root.is_dir():
+                raise FileNotFoundError(f"the image folder {self.root} does not exist: expected {self.root}/<class>/<image>")
+            with os.scandir(self.root) as entries:
+                self.classes = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+            if not self.classes:
+                raise ValueError(f"{self.root} holds no class folders: put each class's images in {self.root}/<class>/")
+            self.class_to_idx = dict(zip(self.classes, range(len(self.classes))))
+            self.samples, self.skipped = [], []
+            for label, name in enumerate(self.classes):
+                images, skipped = scan_class_folder(self.root / name)
+                self.skipped.extend(skipped)
+                if len(images) == 0:
+                    raise ValueError(f"the class folder {self.root / name} has no image files: add images or remove it")
+                self.samples.extend((image, label) for image in images)
+            self.targets = [label for _, label in self.samples]
+        """,
+    },
+    {
+        "task": "task4_1",
+        "block": 2,
+        "name": "the label looked up in targets, the transform applied with a conditional expression",
+        "body": """
+            image = load_rgb(self.samples[index][0])
+            return (self.transform(image) if self.transform else image), self.targets[index]
+        """,
+    },
+    {
+        "task": "task4_2",
+        "name": "each image made a (3, H, W) tensor by pil_to_tensor and stacked; the cache written through tempfile",
+        "why": "the README asks for a uint8 (N, 3, H, W) tensor, a weights_only load, a temporary name in the same "
+               "folder then a rename, and clear ValueErrors; converting per image with pil_to_tensor (no NumPy), "
+               "tempfile's name and removing the partial file on any failure are free choices",
+        "body": """
+            import tempfile
+
+            folder = ImageFolderDataset(root)
+            cache_file = None
+            if cache_dir is not None:
+                cache_file = Path(cache_dir) / f"{folder.root.name}-{folder_fingerprint(folder)}.pt"
+                if cache_file.is_file():
+                    try:
+                        cached = torch.load(cache_file, map_location="cpu", weights_only=True)
+                        return InMemoryImages(cached["images"], cached["labels"], list(cached["classes"]))
+                    except Exception as error:
+                        raise ValueError(f"the cache file {cache_file} cannot be read ({error}): delete it and run "
+                                         "again to decode the folder afresh") from error
+            pictures = []
+            for path, _ in folder.samples:
+                picture = v2.functional.pil_to_tensor(load_rgb(path))  # (3, H, W) uint8
+                if pictures and picture.shape != pictures[0].shape:
+                    raise ValueError(f"{path} has shape {tuple(picture.shape)}, but {folder.samples[0][0]} has "
+                                     f"{tuple(pictures[0].shape)}: resize the images to one size first")
+                pictures.append(picture)
+            images = torch.stack(pictures)
+            decoded = InMemoryImages(images, torch.as_tensor(folder.targets, dtype=torch.int64), list(folder.classes))
+            if cache_file is not None:
+                cache_file.parent.mkdir(parents=True, exist_ok=True)
+                partial = tempfile.NamedTemporaryFile(dir=cache_file.parent, suffix=".partial", delete=False)
+                try:
+                    with partial:
+                        torch.save({"images": decoded.images, "labels": decoded.labels, "classes": decoded.classes},
+                                   partial)
+                    os.replace(partial.name, cache_file)
+                except BaseException:
+                    Path(partial.name).unlink(missing_ok=True)
+                    raise
+            return decoded
+        """,
+    },
+    {
+        "task": "task4_8",
+        "name": "the splits copied out as their own tensors instead of Subsets; the crop size taken from the images",
+        "why": "the README asks for the five steps and a Pipeline; indexing the decoded tensors per split (a copy) "
+               "instead of wrapping one dataset in Subsets gives the same batches",
+        "body": """
+            decoded = decode_image_folder(train_dir, cache_dir=cache_dir)
+            train_indices, val_indices = stratified_split(decoded.labels, val_fraction, seed=seed)
+            mean, std = compute_mean_std(decoded.images, train_indices)
+            augment = train_transforms(mean.tolist(), std.tolist(), size=decoded.images.shape[-1], padding=padding,
+                                       jitter=jitter)
+            train_set = InMemoryImageDataset(decoded.images[train_indices], decoded.labels[train_indices], augment)
+            val_set = InMemoryImageDataset(decoded.images[val_indices], decoded.labels[val_indices],
+                                           eval_transforms(mean.tolist(), std.tolist()))
+            return Pipeline(
+                train_loader=make_loader(train_set, batch_size, shuffle=True, num_workers=num_workers, seed=seed),
+                val_loader=make_loader(val_set, batch_size, shuffle=False, num_workers=num_workers, seed=seed + 1),
+                classes=decoded.classes, mean=mean, std=std,
+                train_indices=train_indices, val_indices=val_indices,
+            )
+        """,
+    },
+    {
+        "task": "task4_9",
+        "name": "torch's CPU stream forked with torch.random.fork_rng and set from a fresh seeded Generator's state",
+        "why": "the README asks that the three generators be seeded from the sample's seed and restored afterwards; "
+               "fork_rng(devices=[]) restores the CPU generator (no GPU is touched, so workers never initialise CUDA); "
+               "random and NumPy are saved and restored by hand",
+        "body": """
+            index, seed = key
+            python_state, numpy_state = random.getstate(), np.random.get_state()
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    torch.set_rng_state(torch.Generator().manual_seed(seed).get_state())
+                    random.seed(seed)
+                    np.random.seed(seed % 2**32)
+                    return self.dataset[index]
+            finally:
+                random.setstate(python_state)
+                np.random.set_state(numpy_state)
+        """,
+    },
 ]

@@ -88,4 +88,95 @@ ANSWERS = [
             return loss.detach()
         """,
     },
+    {
+        "task": "task5_6",
+        "name": "the rank read from torchrun's environment, the optimizer made before wrapping, the MSE written out",
+        "why": "the README asks for the process group, DDP, this rank's shard and the weights on rank 0; the "
+               "optimizer may hold the module's parameters before DDP wraps them (the same tensors), and the "
+               "mean squared error by hand is F.mse_loss",
+        "body": """
+            from torch.nn.parallel import DistributedDataParallel
+
+            device, backend = distributed_device(config.device)
+            dist.init_process_group(backend=backend)
+            try:
+                rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+                if device.type == "cuda":
+                    torch.cuda.set_device(device)
+                network = make_dist_model(config.seed).to(device)
+                optimizer = torch.optim.SGD(network.parameters(), lr=config.lr)
+                ddp = DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
+                inputs, targets = make_dist_data(config.seed, config.global_batch)
+                inputs = shard_for_rank(inputs, rank, world_size).to(device)
+                targets = shard_for_rank(targets, rank, world_size).to(device)
+                for _ in range(config.steps):
+                    optimizer.zero_grad()
+                    ((ddp(inputs) - targets) ** 2).mean().backward()
+                    optimizer.step()
+                if rank != 0:
+                    return None
+                return {name: tensor.detach().cpu().clone() for name, tensor in network.state_dict().items()}
+            finally:
+                dist.destroy_process_group()
+        """,
+    },
+    {
+        "task": "task5_7",
+        "name": "the Linear layers found with model.modules(), the shard taken with chunk, the mesh passed by keyword",
+        "why": "the README asks for fully_shard on each Linear then the model, the optimizer after sharding and "
+               "get_model_state_dict on every rank; tensor.chunk(world_size)[rank] is the same even shard as "
+               "shard_for_rank",
+        "body": """
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+            from torch.distributed.device_mesh import init_device_mesh
+            from torch.distributed.fsdp import fully_shard
+
+            device, backend = distributed_device(config.device)
+            dist.init_process_group(backend=backend)
+            try:
+                rank, world_size = dist.get_rank(), dist.get_world_size()
+                if device.type == "cuda":
+                    torch.cuda.set_device(device)
+                mesh = init_device_mesh(device.type, (world_size,))
+                model = make_dist_model(config.seed).to(device)
+                linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+                for linear in linears:
+                    fully_shard(linear, mesh=mesh)
+                fully_shard(model, mesh=mesh)
+                optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)  # after sharding: DTensor slices
+                x, y = make_dist_data(config.seed, config.global_batch)
+                x, y = x.chunk(world_size)[rank].to(device), y.chunk(world_size)[rank].to(device)
+                for _ in range(config.steps):
+                    optimizer.zero_grad(set_to_none=True)
+                    loss = F.mse_loss(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+                options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+                full = get_model_state_dict(model, options=options)  # a collective: every rank calls it
+                return dict(full) if rank == 0 else None
+            finally:
+                dist.destroy_process_group()
+        """,
+    },
+    {
+        "task": "task5_8",
+        "name": "the epoch's order split into batches with Tensor.split, normalised in place",
+        "why": "the README asks for a fresh order per epoch, batched augmentation, float32 normalisation and "
+               "channels_last, all on the device; splitting the permutation and dropping a short tail by hand is "
+               "another way to honour drop_last",
+        "body": """
+            order = torch.randperm(self.images.shape[0], device=self.device, generator=self.generator)
+            chunks = list(order.split(self.batch_size))
+            if self.drop_last and chunks and len(chunks[-1]) < self.batch_size:
+                chunks.pop()
+            for indices in chunks:
+                batch = self.images.index_select(0, indices)
+                if self.augment:
+                    batch = random_crop_flip(batch, self.padding, generator=self.generator)
+                x = batch.to(torch.float32).mul_(1 / 255).sub_(self.mean).div_(self.std)
+                if self.channels_last:
+                    x = x.to(memory_format=torch.channels_last)
+                yield x, self.labels.index_select(0, indices)
+        """,
+    },
 ]

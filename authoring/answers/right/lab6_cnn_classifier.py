@@ -94,4 +94,112 @@ ANSWERS = [
             return k
         """,
     },
+    {
+        "task": "task6_5",
+        "block": 1,
+        "name": "the stages appended in an index loop to an empty nn.Sequential",
+        "why": "the README asks that model.layers[i] be stage i (pooling, then a ResidualBlock); how the stages "
+               "are collected is the learner's choice",
+        "patch": [("""
+            pairs = zip(widths, widths[1:])  # (in_channels, out_channels) of each stage
+            self.layers = nn.Sequential(*[nn.Sequential(nn.MaxPool2d(2), ResidualBlock(*pair)) for pair in pairs])
+        """, """
+            self.layers = nn.Sequential()
+            for i in range(1, len(widths)):
+                stage = nn.Sequential(nn.MaxPool2d(kernel_size=2, stride=2), ResidualBlock(widths[i - 1], widths[i]))
+                self.layers.append(stage)
+        """)],
+    },
+    {
+        "task": "task6_5",
+        "block": 2,
+        "name": "a loop over the stages and the global average written as a mean over height and width",
+        "body": """
+            features = self.stem(x)
+            for stage in self.layers:
+                features = stage(features)
+            return self.head(self.dropout(features.mean(dim=(-2, -1))))
+        """,
+    },
+    {
+        "task": "task6_9",
+        "block": 1,
+        "name": "the schedule's factor given as functools.partial of one_cycle; the default group built by hand",
+        "body": """
+            if groups is None:
+                groups = [{"params": [p for p in model.parameters()], "lr": config.lr}]
+            optimizer = torch.optim.SGD(
+                weight_decay_groups(groups, config.weight_decay),
+                lr=config.lr, momentum=config.momentum, nesterov=True,
+            )
+            factor = functools.partial(one_cycle, total_steps=total_steps, warmup_fraction=config.warmup_fraction)
+            return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=factor)
+        """,
+    },
+    {
+        "task": "task6_9",
+        "block": 2,
+        "name": "the batches taken as the rows of the permutation reshaped to (steps, batch_size)",
+        "why": "the README fixes augment-then-shuffle, one amp_train_step per full batch and a scheduler step after "
+               "each; how a batch's indices are cut from the order is the learner's choice",
+        "body": """
+            model.train()
+            images = random_crop_flip(train.images, config.translate, generator=generator)
+            order = torch.randperm(len(train.labels), generator=generator)
+            smoothed = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+            losses = []
+            for batch in order[: num_steps * batch_size].view(num_steps, batch_size):
+                x = to_input(images[batch], device, config.channels_last)
+                y = train.labels[batch].to(device)
+                losses.append(amp_train_step(model, (x, y), smoothed, optimizer, scaler,
+                                             device_type=device.type, dtype=dtype))
+                scheduler.step()
+            return torch.stack(losses).float().cpu() if losses else torch.zeros(0)
+        """,
+    },
+    {
+        "task": "task6_9",
+        "block": 3,
+        "name": "both views in one forward pass of 2B images; every module's own mode restored",
+        "why": "the README asks for eval mode, no gradients, the logits averaged with those of the mirrored images "
+               "and the mode restored; in eval mode each image's logits do not depend on the rest of the batch, "
+               "so one forward of image and mirror together gives the same average",
+        "body": """
+            modes = {module: module.training for module in model.modules()}
+            model.eval()
+            try:
+                chunks = []
+                for batch in images.split(batch_size):
+                    x = to_input(batch, device, channels_last)
+                    views = torch.cat([x, x.flip(3)]) if tta else x
+                    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                        logits = model(views).float()
+                    if tta:
+                        plain, mirrored = logits.chunk(2)
+                        logits = (plain + mirrored) / 2
+                    chunks.append(logits.cpu())
+                return torch.cat(chunks)
+            finally:
+                for module, mode in modes.items():
+                    module.training = mode
+        """,
+    },
+    {
+        "task": "task6_10",
+        "name": "every child but the head frozen one by one; the frozen mode's group built without param_groups",
+        "why": "the README asks for a copy with a new head, a frozen backbone (BN included) in frozen and gradual "
+               "mode, and the optimizer groups of each mode; freezing each non-head child leaves the new head "
+               "trainable without an unfreeze",
+        "body": """
+            model = replace_head(copy.deepcopy(pretrained), num_classes)
+            name = head_name(model)
+            if mode in ("frozen", "gradual"):
+                for child_name, child in model.named_children():
+                    if child_name != name:
+                        freeze(child)
+            if mode == "frozen":
+                return model, [{"params": list(getattr(model, name).parameters()), "lr": head_lr, "name": "head"}]
+            return model, param_groups(model, backbone_lr=head_lr * backbone_lr_factor, head_lr=head_lr, head=name)
+        """,
+    },
 ]
