@@ -195,7 +195,7 @@ def triangular_lr(step: int, total_steps: int, peak: float, warmup: float) -> fl
 
 def flip_mask(indices: torch.Tensor, epoch: int, seed: int, mode: str, generator: torch.Generator) -> torch.Tensor:
     """(B,) bool: which images of a batch (their dataset indices) to mirror. "none": no image;
-    "random" (and every first epoch): a fair coin per image from `generator`; "alternate": each
+    "random" (and epoch 0, the first: epochs count from 0): a fair coin per image from `generator`; "alternate": each
     image has a fixed coin (from seed + 99, the same every epoch) and is mirrored on even epochs
     when it is heads, on odd epochs when tails, so over any two epochs it is seen both ways."""
     # BEGIN SOLUTION(taskc_3): Return the flip mask for this batch and epoch under `mode`.

@@ -1,4 +1,4 @@
-# Starter file: written by authoring/make_starters.py from solution.py (text sha256 9e42c282c9d466db).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 b2d52310b4aab16b).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: assemble a complete CIFAR-10 training tool from the parts the labs built.
 
@@ -174,7 +174,7 @@ def triangular_lr(step: int, total_steps: int, peak: float, warmup: float) -> fl
 
 def flip_mask(indices: torch.Tensor, epoch: int, seed: int, mode: str, generator: torch.Generator) -> torch.Tensor:
     """(B,) bool: which images of a batch (their dataset indices) to mirror. "none": no image;
-    "random" (and every first epoch): a fair coin per image from `generator`; "alternate": each
+    "random" (and epoch 0, the first: epochs count from 0): a fair coin per image from `generator`; "alternate": each
     image has a fixed coin (from seed + 99, the same every epoch) and is mirrored on even epochs
     when it is heads, on odd epochs when tails, so over any two epochs it is seen both ways."""
     raise NotImplementedError('TODO(taskc_3): Return the flip mask for this batch and epoch under `mode`.')

@@ -32,8 +32,9 @@ def start_method_cause(error: BaseException) -> str | None:
             "`if __name__ == \"__main__\":`")
 
 
-# The torch releases CI runs the README's test command on (.ci/run). Keep it in step with .ci/run.
-TESTED_TORCH = ("2.14",)
+# The torch releases CI runs the README's test command on (.ci/run): requirements.txt's floor, the release
+# this machine holds, the newest the package index served when this was written. Keep it in step with .ci/run.
+TESTED_TORCH = ("2.9", "2.14", "2.15")
 
 
 def torch_floor(root: Path) -> str | None:

@@ -110,10 +110,16 @@ def learner_frame(excinfo, path: Path | None) -> tuple[int, str, str] | None:
 
 
 def called_function(excinfo, item, functions: tuple[str, ...]) -> str | None:
-    """Of the task's functions, the one the failing test names (test_logsumexp_backward_...), else the one it
-    called last before the failing line (`lab.gradient_norms(` in the test's source), else the task's first."""
+    """Of the task's functions, the one the failure message names, else the one the failing test names
+    (test_logsumexp_backward_...), else the one it called last before the failing line (`lab.gradient_norms(`
+    in the test's source), else the task's first."""
     if not functions:
         return None
+    message = str(excinfo.value)  # a message that names one of the task's functions says where the fault is
+    mentioned = [function for function in functions if re.search(rf"\b{re.escape(function.split('.')[-1])}\b", message)
+                 and function.split(".")[-1] != "__init__"]
+    if len(mentioned) == 1:
+        return mentioned[0]
     named = [function for function in functions
              if re.search(rf"(^|_){re.escape(function.split('.')[-1].strip('_').lower())}(_|$)", item.name.lower())]
     if len(named) == 1:
@@ -242,9 +248,29 @@ def pytest_terminal_summary_restore(terminalreporter, config):  # pytest's summa
         del config.stash[HIDDEN]
 
 
+CAPTURED_LINES = 5  # of a failing lab test's captured stdout/stderr in a learner's run: the last ones
+
+
+def trimmed_sections(sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A failing test's captured output, learner-sized: libraries' logging left out (torch's exporter logs
+    dozens of DEBUG lines), stdout and stderr cut to their last lines. --tb=long keeps everything."""
+    kept = []
+    for title, content in sections:
+        if title.startswith("Captured log"):
+            continue
+        lines = content.rstrip("\n").splitlines()
+        if len(lines) > CAPTURED_LINES:
+            content = "\n".join([f"... ({len(lines) - CAPTURED_LINES} earlier lines; {TB_HINT})",
+                                 *lines[-CAPTURED_LINES:]]) + "\n"
+        kept.append((title, content))
+    return kept
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
+    if report.failed and lab_of(item) is not None and item.config.option.tbstyle == "auto":
+        report.sections = trimmed_sections(report.sections)
     state = run_state(item.config)
     progress = state.progress
     lab = lab_of(item)

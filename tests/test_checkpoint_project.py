@@ -705,7 +705,8 @@ def test_onnx_export_matches_pytorch_in_one_file(lab, tmp_path):
     try:
         difference = lab.check_onnx(path, model, images.float())  # a batch of 8: the batch dimension is dynamic
     except Exception as error:
-        pytest.fail(f"onnxruntime could not run the file on a batch of 8 ({type(error).__name__}): is the batch dimension dynamic?")
+        pytest.fail(f"onnxruntime could not run the file on a batch of 8 ({type(error).__name__}): does export_onnx "
+                    "mark the batch dimension dynamic?")
     assert difference <= 1e-4, f"onnxruntime and PyTorch logits differ by {difference:.2e} (> 1e-4)"
     class PlusOne(nn.Module):  # the same model with every logit shifted by 1
         def __init__(self):

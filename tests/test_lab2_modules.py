@@ -267,10 +267,11 @@ def test_gradient_norms_per_layer(lab):
     loss = F.cross_entropy(net(x), y)
     norms = lab.gradient_norms(net, loss)
     assert set(norms) == {"0", "2.0", "3"}, f"one entry per layer with parameters ('0', '2.0', '3'), got {sorted(norms)}"
-    loss.backward()
+    assert all(p.grad is None for p in net.parameters()), "gradient_norms must not write .grad: use torch.autograd.grad"
+    grads = dict(zip(net.parameters(), torch.autograd.grad(loss, list(net.parameters())), strict=True))
     for name in norms:
         module = net.get_submodule(name)
-        expected = torch.cat([p.grad.flatten() for p in module.parameters()]).norm().item()
+        expected = torch.cat([grads[p].flatten() for p in module.parameters()]).norm().item()
         assert isinstance(norms[name], float), f"return plain floats, got {type(norms[name]).__name__}"
         assert math.isclose(norms[name], expected, rel_tol=1e-5), f"layer {name}: expected {expected:.6f}, got {norms[name]:.6f}"
 

@@ -12,6 +12,7 @@ import itertools
 import re
 import urllib.error
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -350,6 +351,14 @@ def test_confusion_matrix_counts_without_a_python_loop(lab, monkeypatch):
 def test_per_class_metrics_values_and_zero_division(lab):
     cm = torch.tensor([[5, 1, 0], [2, 3, 0], [1, 0, 0]])  # class 2: never predicted, and its one sample missed
     metrics = lab.per_class_metrics(cm)
+    for name in ("precision", "recall", "f1"):
+        value = getattr(metrics, name)
+        assert isinstance(value, torch.Tensor) and value.is_floating_point() and value.shape == (3,), (
+            f"{name} should be a (C,) float tensor (any float dtype), got {type(value).__name__} "
+            f"{getattr(value, 'dtype', '')} {tuple(getattr(value, 'shape', ()))}")
+    # Compared in float32, whatever precision the learner computed in.
+    metrics = SimpleNamespace(precision=metrics.precision.float(), recall=metrics.recall.float(), f1=metrics.f1.float(),
+                              accuracy=float(metrics.accuracy))
     for name in ("precision", "recall", "f1"):
         assert not torch.isnan(getattr(metrics, name)).any(), (
             f"{name} has NaN: class 2 is never predicted (column sum 0). Divide by a count clamped to at least 1, "

@@ -203,4 +203,10 @@ ANSWERS = [
                 np.random.set_state(numpy_state)
         """,
     },
+    {
+        "task": "task4_3",
+        "name": "the zero padding as its own v2.Pad before a RandomCrop without padding",
+        "why": "the docstring asks for a random crop after zero-padding by `padding`: Pad then RandomCrop is that (found by a learner trial)",
+        "patch": [("v2.RandomCrop(size, padding=padding),", "v2.Pad(padding),\nv2.RandomCrop(size),")],
+    },
 ]

@@ -202,4 +202,12 @@ ANSWERS = [
             return model, param_groups(model, backbone_lr=head_lr * backbone_lr_factor, head_lr=head_lr, head=name)
         """,
     },
+    {
+        "task": "task6_6",
+        "block": 2,
+        "name": "the metrics returned in float64, as computed",
+        "why": "the docstring asks for (C,) float tensors: float64 is one (found by a learner trial)",
+        "patch": [("return ClassMetrics(precision.float(), recall.float(), f1.float(), accuracy)",
+                   "return ClassMetrics(precision, recall, f1, accuracy)")],
+    },
 ]

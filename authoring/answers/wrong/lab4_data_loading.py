@@ -821,4 +821,11 @@ ANSWERS = [
             return padded.reshape(n, c, -1).gather(2, positions.expand(n, c, h * w)).reshape(n, c, h, w)
         ''',
     },
+    {
+        "task": "task4_3",
+        "name": "reflect padding before the crop",
+        "why": "the docstring asks for zero padding; reflection invents image content at the borders",
+        "mentions": "zero padding",
+        "patch": [("v2.RandomCrop(size, padding=padding),", "v2.Pad(padding, padding_mode=\"reflect\"),\nv2.RandomCrop(size),")],
+    },
 ]
