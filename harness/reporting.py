@@ -42,6 +42,11 @@ def readme_section(item) -> str:
     return "quiz.md" if not lab.graded else f"{lab.folder}/README.md"
 
 
+def qualified_name(code) -> str:
+    """A frame's function as the learner finds it in the file: `ResNet.__init__`, not `__init__` (Python 3.11+)."""
+    return getattr(code, "co_qualname", code.co_name).replace(".<locals>", "")
+
+
 def todo_line(error: BaseException, item) -> str:
     """One line for an unfinished TODO: task, file, function, line, where to read, how to get a hint."""
     state = run_state(item.config)
@@ -55,7 +60,7 @@ def todo_line(error: BaseException, item) -> str:
     if where is None:
         for entry in reversed(inspect.getinnerframes(error.__traceback__, 0) if error.__traceback__ else []):
             if course.is_lab_file(entry.filename):
-                where = (entry.filename, entry.lineno, entry.function)
+                where = (entry.filename, entry.lineno, qualified_name(entry.frame.f_code))
                 break
     if where is None:  # raised on the harness's or a test's side for a child process: find it in the lab file
         where = find_todo(state.graded_file(lab_of(item)), task_id)
@@ -106,7 +111,7 @@ def learner_frame(excinfo, path: Path | None) -> tuple[int, str, str] | None:
     if found is None:
         return None
     line = found.lineno + 1
-    return line, found.name, linecache.getline(str(path), line).strip()
+    return line, qualified_name(found.frame.code.raw), linecache.getline(str(path), line).strip()
 
 
 def called_function(excinfo, item, functions: tuple[str, ...]) -> str | None:

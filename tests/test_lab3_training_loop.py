@@ -229,7 +229,8 @@ def test_evaluate_restores_eval_mode_and_mixed_modes(lab):
     model = toy_model(batch_norm=True)
     model.eval()
     lab.evaluate(model, DataLoader(toy_data(), batch_size=8), nn.CrossEntropyLoss())
-    assert not model.training, "a model that was in eval mode stays in eval mode"
+    assert not model.training, ("a model that was in eval mode stays in eval mode: record each module's mode before "
+                                "evaluating and put each one back (not model.train())")
     model.train()
     model[1].eval()  # a frozen BatchNorm inside a training model (common when fine-tuning)
     lab.evaluate(model, DataLoader(toy_data(), batch_size=8), nn.CrossEntropyLoss())

@@ -105,6 +105,30 @@ ANSWERS = [
             '''),
         ],
     },
+    {
+        "task": "task5_1",
+        "name": "an unknown name handed straight to torch.device",
+        "why": "get_device('tpu') raises torch's RuntimeError listing its device strings, not the ValueError the docstring asks for",
+        "mentions": "get_device('tpu') should raise ValueError",
+        "patch": [
+            ('''
+                try:
+                    device = torch.device(prefer)
+                except RuntimeError as error:
+                    raise ValueError(f"unknown device {prefer!r}: use 'cpu', 'cuda', 'cuda:N' or 'mps' ({error})") from None
+            ''', '''
+                device = torch.device(prefer)
+            '''),
+        ],
+    },
+    {
+        "task": "task5_2",
+        "block": 1,
+        "name": "optimizer.step() with the gradients still scaled",
+        "why": "scaler.update() then finds no inf checks: the README's common mistake, without the unscale",
+        "mentions": "scaler.step(optimizer) instead",
+        "patch": [("scaler.step(optimizer)  # unscales; skips the step if any gradient is inf/NaN", "optimizer.step()")],
+    },
     # ----------------------------------------------------------------- task5_2
     {
         "task": "task5_2",
