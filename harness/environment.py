@@ -20,10 +20,15 @@ SPAWN_ERRORS = re.compile(r"Can't (pickle|get) local object|Can't pickle <(funct
                           r"DataLoader worker \(pid")
 
 
+def start_method() -> str:
+    """How this run starts child processes: the method set, else the platform's default."""
+    return multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+
+
 def start_method_cause(error: BaseException) -> str | None:
     """One line when `error` is how a spawned child process fails, else None: the cause lies in how this
     platform starts processes, and the fix is in where things are defined, not in the lesson's maths."""
-    method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+    method = start_method()
     if method == "fork" or not SPAWN_ERRORS.search(f"{type(error).__name__}: {error}"):
         return None  # a forked child inherits everything: the error is not about the start method
     return (f"    environment: child processes start with {method} here (the default on macOS and Windows); a child gets every "
@@ -80,7 +85,7 @@ def pytest_report_header(config):
 def environment_lines(root: Path) -> list[str]:
     """The header's lines: also what the GPU notebook prints before its first test."""
     lines = [f"Python {platform.python_version()} on {platform.system()}; child processes (DataLoader workers, torchrun) start with "
-             f"{multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]}"]
+             f"{start_method()}"]
     try:  # the installed versions, read without importing (the header must not import torch for a --hint)
         torch_version, vision_version = metadata.version("torch"), metadata.version("torchvision")
     except metadata.PackageNotFoundError as error:

@@ -290,11 +290,11 @@ def pytest_runtest_makereport(item, call):
             del item.repr_failure
     else:
         report = yield
-    if report.failed and lab_of(item) is not None and item.config.option.tbstyle == "auto":
+    lab = lab_of(item)
+    if report.failed and lab is not None and item.config.option.tbstyle == "auto":
         report.sections = trimmed_sections(report.sections)
     state = run_state(item.config)
     progress = state.progress
-    lab = lab_of(item)
     error = call.excinfo.value if call.excinfo is not None else None
     todo = todo_task(error)
     outcome = None
