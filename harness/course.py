@@ -74,9 +74,23 @@ class Lab:
 
 
 @dataclass(frozen=True)
+class ContractSection:
+    """A section of the checkpoint project's command-line contract: README heading "### §<number> — <title>";
+    the contract suite's tests of it are named test_s<number>_... (tests/test_contract.py)."""
+
+    number: str
+    title: str
+
+    @property
+    def heading(self) -> str:
+        return f"§{self.number} — {self.title}"
+
+
+@dataclass(frozen=True)
 class Course:
     root: Path
     labs: tuple[Lab, ...]
+    contract: tuple[ContractSection, ...] = ()
 
     def lab(self, marker: str) -> Lab | None:
         return next((lab for lab in self.labs if lab.marker == marker), None)
@@ -141,7 +155,12 @@ def parse(text: str, root: Path, filename: str = STRUCTURE_FILE) -> Course:
     repeated = sorted({task for task in ids if ids.count(task) > 1})
     if repeated:
         raise StructureError(f"{filename}: task ids listed twice: {', '.join(repeated)}")
-    return Course(root, tuple(labs))
+    contract = []
+    for entry in data.get("contract", []):
+        if "section" not in entry or "title" not in entry:
+            raise StructureError(f"{filename}: a [[contract]] entry needs a section and a title: {entry}")
+        contract.append(ContractSection(str(entry["section"]), entry["title"]))
+    return Course(root, tuple(labs), tuple(contract))
 
 
 @cache

@@ -5,6 +5,7 @@ Also: `--check-starter` (CI) and `--phase1-results FILE` (the catalogue runner r
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -12,6 +13,12 @@ import pytest
 
 from harness.course import Course, task_sort_key
 from harness.loading import error_location
+
+
+def contract_section(item) -> str | None:
+    """The contract section a contract test checks: test_s5_... checks §5."""
+    found = re.match(r"test_s(\d+)_", item.name)
+    return found.group(1) if found and item.get_closest_marker("contract") else None
 
 
 class Progress:
@@ -32,6 +39,8 @@ class Progress:
         self.non_todo_failures: list[str] = []
         self.results: list[dict] = []
         self.notes: list[str] = []
+        self.contract: dict[str, list[tuple[str, str]]] = defaultdict(list)  # section -> (state, first line) per test
+        self.contract_left_out: dict[str, str] = {}  # section -> why its tests were deselected
 
     def record(self, item, report, lab, task, outcome=None, exc_type=None, message=None):
         if not (report.when == "call" or not report.passed):
@@ -46,6 +55,11 @@ class Progress:
             state = "failing" if report.when == "call" else "error"
             (self.non_todo_failures if report.when == "call" else self.errors).append(item.nodeid)
         task_id = task.id if task else None
+        section = contract_section(item)
+        if section:
+            crash = getattr(report.longrepr, "reprcrash", None)  # a traceback's last line; a pytest.fail(pytrace=False) is its message
+            text = (crash.message if crash is not None else str(report.longrepr)) if report.failed else ""
+            self.contract[section].append((state, text.strip().splitlines()[0] if text.strip() else ""))
         if lab is not None:
             self.tests[lab.marker][task_id or "other"].append(state)
             if state == "skipped":
@@ -88,6 +102,25 @@ class Progress:
         if states and all(state == "skipped" for state in states.values()):
             return "all skipped"
         return "done"
+
+    def contract_lines(self) -> list[str]:
+        """The contract run's table: each section's tests passed / failing, and the first failure's line."""
+        lines = [f"{'':30}{'tests':>9}{'passed':>8}{'failing':>9}{'skipped':>9}   first failure"]
+        for section in self.course.contract:
+            number, title = section.number, section.title
+            states = self.contract.get(number, [])
+            if not states:
+                why = self.contract_left_out.get(number)
+                lines.append(f"{f'§{number} {title}':30}{'-':>9}   (not run{': ' + why if why else ''})")
+                continue
+            count = {kind: sum(1 for state, _ in states if state == kind) for kind in ("passed", "failing", "skipped")}
+            failing = sum(1 for state, _ in states if state in ("failing", "error"))
+            first = next((text for state, text in states if state in ("failing", "error")), "")
+            first = first.removeprefix("Failed: ")
+            first = first.split(": ", 1)[1] if first.startswith("contract §") else first
+            lines.append(f"{f'§{number} {title}':30}{len(states):>9}{count['passed']:>8}{failing:>9}{count['skipped']:>9}   "
+                         f"{first[:110] + ('...' if len(first) > 110 else '') if first else ('met' if failing == 0 and count['passed'] else '')}")
+        return lines
 
     def lines(self) -> list[str]:
         lines = [f"{'':30}{'tasks':>9}{'passed':>8}{'to do':>7}{'failing':>9}{'tests skipped':>15}   next"]
@@ -145,6 +178,11 @@ def pytest_sessionfinish(session, exitstatus):
         elif session.exitstatus == pytest.ExitCode.TESTS_FAILED:
             reporter.write_line("starter check passed: every failure is a clean TODO failure, no errors.")
             session.exitstatus = 0
+    if reporter is not None and progress.contract:
+        reporter.write_sep("=", f"Checkpoint project contract — graded: checkpoint_project/{progress.impl}.py, through its command line only")
+        for line in progress.contract_lines():
+            reporter.write_line(line)
+        reporter.write_line('(the sections: checkpoint_project/README.md, "The command-line contract")')
     if reporter is None or not (progress.tests or progress.missing):
         return result
     answers = "quiz_explanations.md" if state.instructor_run else "quiz_answers.txt"

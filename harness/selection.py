@@ -4,7 +4,8 @@
 - Markers: one per lab and one per task, as course.toml lists them (no others: `--strict-markers`
   rejects a typo such as task1_99), plus gpu, slow, data and instructor.
 - Instructor checks (tests in tests/instructor/, or marked `instructor`) run only with
-  `--impl solution`; `slow` tests only with --runslow (or PHASE1_SLOW=1, or `-m slow`).
+  `--impl solution`; `slow` tests only with --runslow (or PHASE1_SLOW=1, or `-m slow`); the
+  checkpoint project's contract suite (marker `contract`) only when `-m` names it.
 - `-m lab1` does not import the other labs' test modules, so feedback stays fast.
 - PHASE1_START_METHOD=spawn (or forkserver) starts every child process the way macOS and Windows
   do, on Linux too: CI runs the labs that start processes that way.
@@ -20,8 +21,20 @@ from pathlib import Path
 import pytest
 
 from harness import course as course_structure
-from harness.progress import Progress
-from harness.state import INSTRUCTOR, INSTRUCTOR_FOLDER, RUN, RunState, lab_of, run_state, runslow, task_id_of
+from harness.progress import Progress, contract_section
+from harness.state import (
+    CONTRACT,
+    CONTRACT_TESTS,
+    INSTRUCTOR,
+    INSTRUCTOR_FOLDER,
+    RUN,
+    RunState,
+    contract_run,
+    lab_of,
+    run_state,
+    runslow,
+    task_id_of,
+)
 
 IMPL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 NOT_GRADED = {"benchmark", "conftest"}  # .py files of a lab folder that are not implementations
@@ -84,6 +97,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: real training; deselected unless --runslow or PHASE1_SLOW=1")
     config.addinivalue_line("markers", "data: needs the CIFAR-10 image folder named by CIFAR10_DIR")
     config.addinivalue_line("markers", f"{INSTRUCTOR}: a course self-check; runs only with --impl solution (and in CI)")
+    config.addinivalue_line("markers", f"{CONTRACT}: the checkpoint project's command-line contract; runs only with -m {CONTRACT}")
     impl = checked_impl(config, course)
     method = os.environ.get("PHASE1_START_METHOD")
     if method:
@@ -172,17 +186,22 @@ def pytest_ignore_collect(collection_path, config):
         return True
     if path.suffix != ".py" or not path.name.startswith("test_"):
         return None
+    contract = path.name == CONTRACT_TESTS
+    if contract and not contract_run(config):
+        return True
     markexpr = config.getoption("-m") or ""
     if not markexpr:
         return None
     module_lab = state.course.lab_of_test_file(path.name)
     instructor = is_instructor_module(path)
-    if not (module_lab or instructor):
+    if not (module_lab or instructor or contract):
         return None
-    # Every test of a lab's module carries the lab's marker (an instructor module: `instructor`); other labs'
-    # markers and tasks are absent; the module's own tasks, gpu, slow, data and unknown names may be either.
+    # Every test of a lab's module carries the lab's marker (an instructor module: `instructor`; the contract's:
+    # `contract`); other labs' markers and tasks are absent; the module's own tasks, gpu, slow, data and unknown
+    # names may be either.
     known = {lab.marker: lab is module_lab for lab in state.course.labs}
     known[INSTRUCTOR] = instructor or None
+    known[CONTRACT] = contract
     for task in state.course.tasks:
         if module_lab is None or task.lab.marker != module_lab.marker:
             known[task.id] = False
@@ -206,6 +225,10 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker(INSTRUCTOR) and not state.instructor_run:
             drop.append(item)
         elif item.get_closest_marker("slow") and not state.runslow:
+            drop.append(item)
+            if contract_section(item) and contract_run(config):
+                progress.contract_left_out[contract_section(item)] = "a slow test: add --runslow (real data: CIFAR10_DIR)"
+        elif item.get_closest_marker(CONTRACT) and not contract_run(config):
             drop.append(item)
         elif lab is not None and lab.graded and not state.graded_file(lab).exists():
             progress.missing[lab.marker] += 1

@@ -70,6 +70,14 @@ def task_id_of(item) -> str | None:
     return task.id if task else None
 
 
+CONTRACT = "contract"  # the checkpoint project's command-line contract: runs only when -m names it
+CONTRACT_TESTS = "test_contract.py"  # its one module (tests/test_contract.py); no other test carries the marker
+
+
+def contract_run(config) -> bool:
+    return CONTRACT in (config.getoption("-m") or "")
+
+
 def runslow(config) -> bool:
     markexpr = config.getoption("-m") or ""
     return bool(config.getoption("--runslow") or os.environ.get("PHASE1_SLOW") == "1" or "slow" in markexpr)

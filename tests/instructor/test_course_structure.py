@@ -65,3 +65,19 @@ def test_a_structure_file_with_a_bad_task_id_is_one_clear_error():
     text = '[[lab]]\nmarker = "lab9"\nfolder = "lab9_x"\ntitle = "X"\nnumber = "9"\n[[lab.task]]\nid = "task8_1"\n'
     with pytest.raises(course_structure.StructureError, match="its ids look like task9_1"):
         course_structure.parse(text, ROOT)
+
+
+def test_the_contract_sections_are_the_readmes_and_each_has_tests():
+    """course.toml's [[contract]] sections are the checkpoint README's "### §N — title" headings, in order;
+    the contract suite names each test after one of them (test_sN_...), and every section has a test."""
+    readme = (ROOT / "checkpoint_project" / "README.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^### (§\d+ — .*)$", readme, re.M)
+    assert headings == [section.heading for section in COURSE.contract], (
+        f"checkpoint_project/README.md's contract headings differ from course.toml's [[contract]]: {headings}")
+    source = (ROOT / "tests" / "test_contract.py").read_text(encoding="utf-8")
+    tested = re.findall(r"^def test_s(\d+)_", source, re.M)
+    numbers = [section.number for section in COURSE.contract]
+    assert set(tested) <= set(numbers), f"tests/test_contract.py names sections course.toml lacks: {sorted(set(tested) - set(numbers))}"
+    assert set(numbers) <= set(tested), f"contract sections without a test: {sorted(set(numbers) - set(tested))}"
+    other = re.findall(r"^def (test_(?!s\d+_)\w+)", source, re.M)
+    assert not other, f"every contract test is named test_s<section>_...: {other}"

@@ -436,3 +436,40 @@ def test_a_failing_task_costs_at_most_15_lines_and_keeps_its_diagnosis_whole(fak
     code, out = run_fake(fake_course, "--impl", "solution", "-p", "no:randomly", "tests/test_many.py", "--tb=long")
     assert len(failure_blocks(out)) == 21 and out.count("def test_many(lab, n):") == 19, "--tb=long shows everything"
     assert "also failing" not in out and "the fix comes last" in out
+
+
+FAKE_CONTRACT = '''\
+import pytest
+
+pytestmark = pytest.mark.contract
+
+
+def test_s1_met():
+    pass
+
+
+def test_s2_missing():
+    pytest.fail("contract §2 Write: nothing was written", pytrace=False)
+
+
+@pytest.mark.slow
+def test_s3_real():
+    pass
+'''
+
+
+def test_the_contract_runs_only_when_asked_and_ends_with_its_table(fake_course):
+    with open(fake_course.path / "course.toml", "a") as toml:
+        toml.write("".join(f'\n[[contract]]\nsection = "{n}"\ntitle = "{title}"\n' for n, title in
+                           (("1", "Read"), ("2", "Write"), ("3", "Real"))))
+    (fake_course.path / "tests" / "test_contract.py").write_text(FAKE_CONTRACT)
+    code, out = run_fake(fake_course, "--impl", "solution")
+    assert code == 0 and "test_contract.py" not in out and "Checkpoint project contract" not in out, out
+    code, out = run_fake(fake_course, "--impl", "solution", "-m", "contract")
+    assert code == 1 and "1 failed, 1 passed" in out, out
+    assert "contract §2 Write: nothing was written" in out and "Traceback" not in out, "a contract failure is its one line"
+    table = out[out.index("Checkpoint project contract — graded: checkpoint_project/solution.py"):]
+    assert re.search(r"§1 Read\s+1\s+1\s+0\s+0\s+met", table), table
+    assert re.search(r"§2 Write\s+1\s+0\s+1\s+0\s+nothing was written", table), table
+    assert "§3 Real" in table and "not run: a slow test: add --runslow" in table, table
+    assert "Phase 1 progress" not in out, "no lab test ran: no lab table"
