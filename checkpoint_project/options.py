@@ -88,8 +88,15 @@ def add_config_options(parser: argparse.ArgumentParser, config_class) -> None:
             parser.add_argument(flag, default=None, **spec)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad option as one line (not the 20-line usage first): what is wrong, and where to look."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (all options: {self.prog} --help)\n")
+
+
 def build_parser(config_class, config_names: list[str], prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="CIFAR-10 image classification: train, evaluate, predict, export.")
+    parser = Parser(prog=prog, description="CIFAR-10 image classification: train, evaluate, predict, export.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def data_options(command_parser):

@@ -45,8 +45,8 @@ from checkpoint_project.data import load_image_files, load_split, make_synthetic
 from checkpoint_project.models import ARCHITECTURES, Classifier, warm_up  # noqa: E402
 from checkpoint_project.options import build_parser  # noqa: E402
 from checkpoint_project.reports import confusion_figure, log_loss, per_class_rows, write_evaluation  # noqa: E402
-from checkpoint_project.runs import (Data, Run, config_for_resume, evaluation_images, config_from_extra, load_backbone,  # noqa: E402
-                                     load_models, log, prepare_out_folder, refuse_training_folder, stop_if_not_finite, sum_over_ranks)
+from checkpoint_project.runs import (Data, Run, config_for_resume, config_from_extra, evaluation_images, load_backbone, load_models,  # noqa: E402
+                                     log, prepare_out_folder, refuse_training_folder, remove_previous_run, stop_if_not_finite, sum_over_ranks)
 from lab3_training_loop.solution import CheckpointError, EarlyStopping, load_checkpoint, save_checkpoint  # noqa: E402
 from lab4_data_loading.solution import random_crop_flip, stratified_split  # noqa: E402
 from lab5_gpu_mixed_precision.solution import amp_train_step, autocast_dtype, distributed_device, get_device  # noqa: E402
@@ -592,9 +592,9 @@ def start_run(config: Config, args) -> Run:
 
 def train(config: Config, args) -> dict:
     """The train command: returns the metrics dict also written to OUT/metrics.json."""
-    if int(os.environ.get("RANK", 0)) == 0:
-        prepare_out_folder(Path(args.out), bool(args.resume), args.overwrite)
+    previous = prepare_out_folder(Path(args.out), bool(args.resume), args.overwrite) if int(os.environ.get("RANK", 0)) == 0 else []
     run = start_run(config, args)
+    remove_previous_run(run.out, previous)  # --overwrite: the old run goes once the new one has its data and model
     metrics = {"config": dataclasses.asdict(config), "world_size": run.world_size, "device": str(run.device),
                "autocast": str(run.amp_dtype), "warmup_seconds": 0.0, "val_accuracy": None, "val_tta": config.tta}
     # Resume first (it may say the run had already stopped early), then the untimed warm-up on

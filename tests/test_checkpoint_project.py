@@ -917,8 +917,9 @@ def test_bad_options_are_one_line_errors(lab, flags, capsys):
     with pytest.raises(SystemExit) as error:
         lab.main(["train", "--smoke", *flags])
     assert error.value.code == 2, f"{flags}: argparse should reject it (exit 2)"
-    message = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
-    assert len(message) == 1 and flags[0] in message[0], f"{flags}: one line naming the option; got {message}"
+    message = capsys.readouterr().err.strip().splitlines()
+    assert len(message) == 1 and "error:" in message[0] and flags[0] in message[0], (
+        f"{flags}: one line naming the option (no usage block before it); got {message}")
 
 
 def test_outputs_never_replace_other_runs(lab, tmp_path):
@@ -929,6 +930,10 @@ def test_outputs_never_replace_other_runs(lab, tmp_path):
         lab.main(["evaluate", "--smoke", "--checkpoint", str(tmp_path / "run" / "last.pt"), "--out", str(tmp_path / "run")])
     assert "history" in json.loads((tmp_path / "run" / "metrics.json").read_text()), "the training metrics.json is intact"
     (tmp_path / "run" / ".last.pt.999.tmp").write_bytes(b"left by a killed run")
+    saved = (tmp_path / "run" / "last.pt").read_bytes()
+    with pytest.raises(SystemExit, match="larger than"):
+        smoke_train(lab, tmp_path / "run", "--epochs", 1, "--overwrite", "--batch-size", 100000)
+    assert (tmp_path / "run" / "last.pt").read_bytes() == saved, "--overwrite keeps the old run until the new one has started"
     smoke_train(lab, tmp_path / "run", "--epochs", 1, "--overwrite")
     assert not list((tmp_path / "run").glob("*.tmp")), "stale temporary files of a killed run are removed at start"
 
