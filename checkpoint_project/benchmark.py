@@ -2,6 +2,7 @@
 
     python checkpoint_project/benchmark.py --data-dir /tmp/cifar fast                  # your starter.py
     python checkpoint_project/benchmark.py --impl solution --data-dir DIR gpu94 "gpu94 --epochs 16" "fast --lr 0.6"
+    python checkpoint_project/benchmark.py --impl solution --data-dir DIR --seeds 0,1,2 fast   # mean / min over seeds
 
 Each argument is a config name followed by optional overrides of train's options. Every run is
 `train` then `evaluate --split test` in fresh processes, exactly the commands the README lists:
@@ -41,9 +42,13 @@ def main() -> int:
     parser.add_argument("--out", default="runs/benchmark")
     parser.add_argument("--impl", default="starter", help="which file of this folder to run for the non-speedrun configs "
                         "(default starter: yours; solution, NAME)")
+    parser.add_argument("--seeds", help="comma-separated seeds: every run once per seed (--seed S), then a row of the mean, "
+                        "min and max test accuracy over them")
     args = parser.parse_args()
+    specs = [f"{spec} --seed {seed}" for spec in args.runs for seed in args.seeds.split(",")] if args.seeds else args.runs
+    print(f"load average at the start: {os.getloadavg()}", flush=True)
     results = []
-    for number, spec in enumerate(args.runs):
+    for number, spec in enumerate(specs):
         name, *overrides = shlex.split(spec)
         speedrun = name in SPEEDRUN_CONFIGS or any(flag.lstrip("-").replace("-", "_") in SPEEDRUN_FIELDS for flag in overrides)
         script = str(HERE / ("speedrun.py" if speedrun else f"{args.impl}.py"))
@@ -74,6 +79,13 @@ def main() -> int:
         else:
             print(f"{r['run']:44}{r['test_accuracy']:>9.4f}{r['train_seconds']:>9.1f}{r['warmup_seconds']:>10.1f}"
                   f"{r['epochs']:>7}  {r['device']}")
+    for spec in args.runs if args.seeds else []:
+        done = [r for r in results if "error" not in r and r["run"].rsplit(" --seed ", 1)[0] == spec]
+        if done:
+            accuracy = [r["test_accuracy"] for r in done]
+            print(f"{spec + f' ({len(done)} seeds)':44}  mean {sum(accuracy) / len(accuracy):.4f}, min {min(accuracy):.4f}, "
+                  f"max {max(accuracy):.4f}; train s mean {sum(r['train_seconds'] for r in done) / len(done):.1f}")
+    print(f"load average at the end: {os.getloadavg()}")
     return 0 if all("error" not in r for r in results) else 1
 
 
