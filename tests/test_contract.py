@@ -237,7 +237,8 @@ def test_s3_checkpoints_are_lab3s_format_and_load_safely(trained):
     if not isinstance(history, list) or len(history) != last["epoch"]:
         broken("3", f"last.pt's extra['history'] should have a row per epoch finished ({last['epoch']}); got {history!r:.120}")
     best_accuracy = max(row.get("val_accuracy", -1) for row in history) if history else None
-    if not (isinstance(last["best"], float) and best_accuracy is not None and math.isclose(last["best"], best_accuracy)):
+    number = isinstance(last["best"], (int, float)) and not isinstance(last["best"], bool)
+    if not (number and best_accuracy is not None and math.isclose(last["best"], best_accuracy, abs_tol=1e-6)):
         broken("3", f"last.pt's `best` should be the best validation accuracy so far ({best_accuracy}); got {last['best']!r}")
     if best["epoch"] > last["epoch"] or not math.isclose(history[best["epoch"] - 1]["val_accuracy"], best_accuracy):
         broken("3", f"best.pt should be the epoch of the best validation accuracy ({best_accuracy}); it is epoch {best['epoch']}")
@@ -305,20 +306,21 @@ def watch_writes(program: Program, path: Path, args) -> tuple[int, subprocess.Co
 
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     seen, writes = signature(), 0
-    process = subprocess.Popen(program.argv(*args), cwd=program.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    deadline = time.monotonic() + TIMEOUT
-    while process.poll() is None and time.monotonic() < deadline:
-        now = signature()
-        if now is not None and now != seen:
-            seen, writes = now, writes + 1
-        time.sleep(0.005)
-    if process.poll() is None:
-        process.kill()
-    stdout, stderr = process.communicate()
+    log = program.cwd / f"{path.parent.name}-resume.log"  # a file, not a pipe: a chatty program cannot block on it
+    with open(log, "w") as output:
+        process = subprocess.Popen(program.argv(*args), cwd=program.cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while process.poll() is None and time.monotonic() < deadline:
+            now = signature()
+            if now is not None and now != seen:
+                seen, writes = now, writes + 1
+            time.sleep(0.005)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
     if signature() not in (None, seen):
         writes += 1
-    return writes, subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return writes, subprocess.CompletedProcess(process.args, process.returncode, log.read_text(errors="replace"), "")
 
 
 
@@ -421,7 +423,7 @@ def test_s6_predict_names_a_class_per_image(trained, program, workspace):
     images = sample_images(workspace)
     classes = predicted("6", program, trained / "last.pt", [path for path, _ in images])
     right = sum(name == truth for name, (_, truth) in zip(classes, images, strict=True))
-    if right < 6:
+    if right <= len(images) // 2:
         broken("6", f"predict got {right} of {len(images)} test images right ({classes}); the trained model gets most")
 
 
@@ -456,7 +458,8 @@ def test_s7_export_writes_onnx_that_predicts_as_predict_does(trained, program, w
         broken("7", f"the ONNX output should be (N, 4) logits; got {logits.shape}")
     onnx_classes = [sorted(COLOURS)[i] for i in logits.argmax(1)]
     classes = predicted("7", program, trained / "last.pt", [path for path, _ in images])
-    if onnx_classes != classes:
+    agree = sum(a == b for a, b in zip(onnx_classes, classes, strict=True))
+    if agree < len(images) - 1:  # one near-tie may flip (predict in bf16, say); a wrong input scale flips many
         broken("7", f"the ONNX model predicts {onnx_classes} where predict says {classes} (input: float pixel values 0-255)")
 
 
@@ -491,8 +494,14 @@ def test_s8_a_non_finite_loss_stops_the_run(program, workspace):
     out = workspace / "diverged"
     args = ("train", "--data-dir", workspace / "images", "--out", out, *TRAIN[:4], "--lr", "1e30", *TRAIN[6:])
     refused("8", program, program.run(*args), "a non-finite training loss (--lr 1e30)", *args)
-    if (out / "last.pt").exists():
-        broken("8", "after a non-finite loss in epoch 1 nothing of that epoch should be saved, but last.pt exists")
+    if (out / "last.pt").exists():  # an earlier epoch's may exist; the epoch that diverged is never saved
+        import torch
+
+        weights = load("8", out / "last.pt").get("model", {})
+        bad = [name for name, tensor in weights.items() if hasattr(tensor, "is_floating_point") and tensor.is_floating_point()
+               and not torch.isfinite(tensor).all()]
+        if bad:
+            broken("8", f"the run stopped on a non-finite loss but saved the diverged weights in last.pt ({bad[0]}, ...)")
 
 
 def test_s8_evaluate_never_writes_into_a_run(trained, program, workspace):
