@@ -1,11 +1,12 @@
-"""Check the checkpoint project's contract suite (tests/test_contract.py) against three programs:
+"""Check the checkpoint project's contract suite (tests/test_contract.py) against four programs:
 
 - the reference, checkpoint_project/solution.py: every test passes;
+- authoring/contract/independent.py, a program written from the README alone: every test passes;
 - an empty file: every test fails, each with one line naming its section;
 - authoring/contract/incomplete.py (the reference with four behaviours missing): exactly the tests its
   MISSING lists fail, each with one line naming the section of the missing behaviour.
 
-The two graded files other than the reference go into a copy of the course (files git tracks or
+The three graded files other than the reference go into a copy of the course (files git tracks or
 would track), so nothing is written into this checkout.
 
     python authoring/check_contract.py [--skip-reference]
@@ -25,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INCOMPLETE = ROOT / "authoring" / "contract" / "incomplete.py"
+INDEPENDENT = ROOT / "authoring" / "contract" / "independent.py"
 
 
 def course_files(root: Path) -> list[str]:
@@ -86,6 +88,13 @@ def main(argv=None) -> int:
             shutil.copy2(ROOT / name, copy / name)
         (copy / "checkpoint_project" / "contract_empty.py").write_text("")
         shutil.copy2(INCOMPLETE, copy / "checkpoint_project" / "contract_incomplete.py")
+        shutil.copy2(INDEPENDENT, copy / "checkpoint_project" / "contract_independent.py")
+
+        independent = run_suite(copy, "contract_independent", work / "independent.json")
+        problems += [f"{INDEPENDENT.name} (a right answer) fails {name}: {result['text'][:300]}"
+                     for name, result in failures(independent).items()]
+        if not any(result["state"] == "passed" for result in independent["tests"]):
+            problems.append(f"{INDEPENDENT.name} passed no contract test")
 
         empty = run_suite(copy, "contract_empty", work / "empty.json")
         ran = [result for result in empty["tests"] if result["state"] != "skipped"]
@@ -103,7 +112,7 @@ def main(argv=None) -> int:
         problems += [f"{INCOMPLETE.name}: {problem}" for problem in one_line_problems(failed, missing)]
     for problem in problems:
         print(f"PROBLEM: {problem}")
-    print("contract suite: " + ("OK: the reference passes, an empty file fails every test, the incomplete one exactly "
+    print("contract suite: " + ("OK: the reference and an independent program pass, an empty file fails every test, the incomplete one exactly "
                                  f"its {len(missing)} missing behaviours, one line each" if not problems else f"{len(problems)} problems"))
     return 1 if problems else 0
 

@@ -342,7 +342,7 @@ def test_s4_a_killed_run_resumes_to_the_same_weights(trained, program, workspace
     if interrupted["epoch"] >= finished["epoch"]:
         broken("4", f"the run finished before it could be killed (last.pt at epoch {interrupted['epoch']}); the suite "
                     "kills it when last.pt first appears, so write it after every epoch")
-    resume_args = ("train", "--data-dir", workspace / "images", "--out", out, "--resume")
+    resume_args = ("train", "--data-dir", workspace / "images", "--out", out, "--resume", "--device", "cpu")
     writes, result = watch_writes(program, out / "last.pt", resume_args)
     succeeded("4", program, result, *resume_args)
     resumed = load("4", out / "last.pt")
@@ -351,8 +351,9 @@ def test_s4_a_killed_run_resumes_to_the_same_weights(trained, program, workspace
         broken("4", f"killed at epoch {interrupted['epoch']} of {finished['epoch']}, the resumed run wrote last.pt {writes} "
                     f"times: it should train only the {left} epochs left, from last.pt, not start again")
     if resumed["epoch"] != finished["epoch"]:
-        broken("4", f"killed at epoch {interrupted['epoch']} and resumed, the run ended at epoch {resumed['epoch']}; "
-                    f"the uninterrupted run ended at {finished['epoch']}")
+        broken("4", f"killed at epoch {interrupted['epoch']} and resumed, the run ended at epoch {resumed['epoch']}; the "
+                    f"uninterrupted run ended at {finished['epoch']}: resume continues from last.pt's epoch with all of its "
+                    "state (the early stopping's too)")
     differing = [name for name, tensor in finished["model"].items()
                  if name not in resumed["model"] or not torch.equal(tensor, resumed["model"][name])]
     if differing:
@@ -397,9 +398,18 @@ def sample_images(workspace) -> list[tuple[Path, str]]:
 
 
 
-def predicted(section: str, program: Program, checkpoint: Path, images: list[Path]) -> list[str]:
-    args = ("predict", "--checkpoint", checkpoint, *images)
-    result = program.run(*args)
+@pytest.fixture(scope="module")
+def prediction(run, program, workspace):
+    """predict on two test images of each class: (images with their classes, the CompletedProcess, its args)."""
+    images = sample_images(workspace)
+    args = ("predict", "--checkpoint", run[0] / "last.pt", *[path for path, _ in images])
+    return images, program.run(*args), args
+
+
+def predicted(section: str, program: Program, prediction) -> list[str]:
+    """The class predict names for each image, in order (or this test fails, naming `section`)."""
+    images, result, args = prediction
+    images = [path for path, _ in images]
     succeeded(section, program, result, *args)
     shown = [program.shown(image) for image in images]  # as the program was given them
     lines = [line for line in result.stdout.splitlines() if any(line.startswith(f"{image}:") for image in shown)]
@@ -418,24 +428,30 @@ def predicted(section: str, program: Program, checkpoint: Path, images: list[Pat
     return classes
 
 
-def test_s6_predict_names_a_class_per_image(trained, program, workspace):
-    trained = ready(trained, "6")
-    images = sample_images(workspace)
-    classes = predicted("6", program, trained / "last.pt", [path for path, _ in images])
+def test_s6_predict_names_a_class_per_image(trained, program, prediction):
+    ready(trained, "6")
+    images = prediction[0]
+    classes = predicted("6", program, prediction)
     right = sum(name == truth for name, (_, truth) in zip(classes, images, strict=True))
     if right <= len(images) // 2:
         broken("6", f"predict got {right} of {len(images)} test images right ({classes}); the trained model gets most")
 
 
-def test_s7_export_writes_onnx_that_predicts_as_predict_does(trained, program, workspace):
-    trained = ready(trained, "7")
+@pytest.fixture(scope="module")
+def exported(run, program, workspace):
+    """export of the run's last.pt: (the .onnx path, the CompletedProcess, its args)."""
+    model = workspace / "export" / "model.onnx"
+    args = ("export", "--checkpoint", run[0] / "last.pt", "--out", model)
+    return model, program.run(*args), args
+
+
+def test_s7_export_writes_onnx_that_predicts_as_predict_does(trained, program, workspace, exported, prediction):
+    ready(trained, "7")
     import numpy as np
     import onnxruntime
     from PIL import Image
 
-    model = workspace / "export" / "model.onnx"
-    args = ("export", "--checkpoint", trained / "last.pt", "--out", model)
-    result = program.run(*args)
+    model, result, args = exported
     succeeded("7", program, result, *args)
     if not model.exists():
         broken("7", f"export wrote nothing at --out {model.name}")
@@ -457,7 +473,7 @@ def test_s7_export_writes_onnx_that_predicts_as_predict_does(trained, program, w
     if logits.shape != (len(images), 4):
         broken("7", f"the ONNX output should be (N, 4) logits; got {logits.shape}")
     onnx_classes = [sorted(COLOURS)[i] for i in logits.argmax(1)]
-    classes = predicted("7", program, trained / "last.pt", [path for path, _ in images])
+    classes = predicted("7", program, prediction)
     agree = sum(a == b for a, b in zip(onnx_classes, classes, strict=True))
     if agree < len(images) - 1:  # one near-tie may flip (predict in bf16, say); a wrong input scale flips many
         broken("7", f"the ONNX model predicts {onnx_classes} where predict says {classes} (input: float pixel values 0-255)")
@@ -477,7 +493,8 @@ def test_s8_train_never_replaces_a_run(trained, program, workspace):
 
 
 @pytest.mark.parametrize("option, value", [("--epochs", "0"), ("--batch-size", "0"), ("--lr", "-1")])
-def test_s8_an_option_out_of_range_is_one_line(program, workspace, option, value):
+def test_s8_an_option_out_of_range_is_one_line(trained, program, workspace, option, value):
+    ready(trained, "8")  # the same options in range train (a program that refuses everything refuses nothing)
     args = ("train", "--data-dir", workspace / "images", "--out", workspace / f"bad-{option.strip('-')}", option, value)
     result = program.run(*args)
     refused("8", program, result, f"{option} {value}", *args, status=2)
@@ -485,12 +502,14 @@ def test_s8_an_option_out_of_range_is_one_line(program, workspace, option, value
         broken("8", f"the error for {option} {value} should name the option; got {last_lines(result)[:200]}")
 
 
-def test_s8_a_missing_data_folder_is_one_line(program, workspace):
+def test_s8_a_missing_data_folder_is_one_line(trained, program, workspace):
+    ready(trained, "8")
     args = ("train", "--data-dir", workspace / "nowhere", "--out", workspace / "nodata", *TRAIN)
     refused("8", program, program.run(*args), "a --data-dir that does not exist", *args)
 
 
-def test_s8_a_non_finite_loss_stops_the_run(program, workspace):
+def test_s8_a_non_finite_loss_stops_the_run(trained, program, workspace):
+    ready(trained, "8")
     out = workspace / "diverged"
     args = ("train", "--data-dir", workspace / "images", "--out", out, *TRAIN[:4], "--lr", "1e30", *TRAIN[6:])
     refused("8", program, program.run(*args), "a non-finite training loss (--lr 1e30)", *args)
@@ -504,8 +523,10 @@ def test_s8_a_non_finite_loss_stops_the_run(program, workspace):
             broken("8", f"the run stopped on a non-finite loss but saved the diverged weights in last.pt ({bad[0]}, ...)")
 
 
-def test_s8_evaluate_never_writes_into_a_run(trained, program, workspace):
+def test_s8_evaluate_never_writes_into_a_run(trained, program, workspace, evaluation):
     trained = ready(trained, "8")
+    if evaluation[1].returncode != 0:
+        broken("8", "this test needs evaluate to work into a fresh --out first: §5")
     before = (trained / "metrics.json").read_bytes() if (trained / "metrics.json").exists() else None
     args = ("evaluate", "--checkpoint", trained / "last.pt", "--data-dir", workspace / "images", "--split", "test",
             "--out", trained, "--device", "cpu")
@@ -514,8 +535,10 @@ def test_s8_evaluate_never_writes_into_a_run(trained, program, workspace):
         broken("8", "a refused evaluate changed the training run's metrics.json")
 
 
-def test_s8_export_never_replaces_the_checkpoint(trained, program):
+def test_s8_export_never_replaces_the_checkpoint(trained, program, exported):
     trained = ready(trained, "8")
+    if exported[1].returncode != 0:
+        broken("8", "this test needs export to work into a .onnx file first: §7")
     if not (trained / "best.pt").exists():
         broken("8", "this test needs the run's best.pt: §3 first")
     before = (trained / "best.pt").read_bytes()
@@ -525,8 +548,10 @@ def test_s8_export_never_replaces_the_checkpoint(trained, program):
         broken("8", "export --out best.pt changed the checkpoint")
 
 
-def test_s8_predict_names_a_file_that_is_not_an_image(trained, program, workspace):
+def test_s8_predict_names_a_file_that_is_not_an_image(trained, program, workspace, prediction):
     trained = ready(trained, "8")
+    if prediction[1].returncode != 0:
+        broken("8", "this test needs predict to work on image files first: §6")
     bad = workspace / "notes.png"
     bad.write_text("not an image")
     args = ("predict", "--checkpoint", trained / "last.pt", bad)
