@@ -25,7 +25,6 @@ from harness import course as course_structure
 pytestmark = pytest.mark.contract
 
 SECTIONS = {section.number: section.title for section in course_structure.load().contract}  # course.toml's [[contract]]
-README = "checkpoint_project/README.md, \"The command-line contract\""
 COLOURS = {"blue": (40, 60, 220), "green": (40, 200, 60), "red": (220, 40, 40), "yellow": (230, 220, 40)}
 TRAIN = ("--epochs", 6, "--batch-size", 32, "--lr", 0.2, "--val-size", 32, "--seed", 0, "--device", "cpu")
 TIMEOUT = 300
@@ -72,9 +71,8 @@ class Program:
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         try:
             return subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout, cwd=self.cwd, env=env)
-        except subprocess.TimeoutExpired:
-            broken("2" if args[0] == "train" else {"evaluate": "5", "predict": "6", "export": "7"}.get(args[0], "2"),
-                   f"`{self.command(*args)}` ran past {timeout} s")
+        except subprocess.TimeoutExpired:  # a result like any other: each test that reads it says what it needed
+            return subprocess.CompletedProcess(self.argv(*args), -9, "", f"(stopped by the suite: it ran past {timeout} s)")
 
     def command(self, *args) -> str:
         path = self.path.relative_to(self.course_root) if self.path.is_relative_to(self.course_root) else self.path
