@@ -5,7 +5,8 @@
   rejects a typo such as task1_99), plus gpu, slow, data and instructor.
 - Instructor checks (tests in tests/instructor/, or marked `instructor`) run only with
   `--impl solution`; `slow` tests only with --runslow (or PHASE1_SLOW=1, or `-m slow`); the
-  checkpoint project's contract suite (marker `contract`) only when `-m` names it.
+  checkpoint project's contract suite (marker `contract`) only when `-m` names it (or the command line
+  names its module).
 - `-m lab1` does not import the other labs' test modules, so feedback stays fast.
 - PHASE1_START_METHOD=spawn (or forkserver) starts every child process the way macOS and Windows
   do, on Linux too: CI runs the labs that start processes that way.

@@ -75,7 +75,9 @@ CONTRACT_TESTS = "test_contract.py"  # its one module (tests/test_contract.py); 
 
 
 def contract_run(config) -> bool:
-    return CONTRACT in (config.getoption("-m") or "")
+    """Is the contract suite asked for: `-m contract` (any -m naming it), or its module named on the command line."""
+    named = any(Path(str(arg).split("::")[0]).name == CONTRACT_TESTS for arg in config.args)
+    return named or CONTRACT in (config.getoption("-m") or "")
 
 
 def runslow(config) -> bool:

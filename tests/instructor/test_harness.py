@@ -473,3 +473,5 @@ def test_the_contract_runs_only_when_asked_and_ends_with_its_table(fake_course):
     assert re.search(r"§2 Write\s+1\s+0\s+1\s+0\s+nothing was written", table), table
     assert "§3 Real" in table and "not run: a slow test: add --runslow" in table, table
     assert "Phase 1 progress" not in out, "no lab test ran: no lab table"
+    code, out = run_fake(fake_course, "--impl", "solution", "tests/test_contract.py")
+    assert code == 1 and "1 failed, 1 passed" in out, f"naming the module asks for it too:\n{out}"
