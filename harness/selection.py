@@ -105,7 +105,7 @@ def pytest_configure(config):
         if method not in multiprocessing.get_all_start_methods():
             raise pytest.UsageError(f"PHASE1_START_METHOD={method}: this platform offers {multiprocessing.get_all_start_methods()}")
         multiprocessing.set_start_method(method, force=True)
-    config.stash[RUN] = RunState(course, impl, runslow(config), Progress(course, impl))
+    config.stash[RUN] = RunState(course, impl, runslow(config), Progress(course, impl), contract_run=contract_run(config))
 
 
 # --------------------------------------------------------------------------- -m without importing every module
@@ -188,7 +188,7 @@ def pytest_ignore_collect(collection_path, config):
     if path.suffix != ".py" or not path.name.startswith("test_"):
         return None
     contract = path.name == CONTRACT_TESTS
-    if contract and not contract_run(config):
+    if contract and not state.contract_run:
         return True
     markexpr = config.getoption("-m") or ""
     if not markexpr:
@@ -227,9 +227,9 @@ def pytest_collection_modifyitems(config, items):
             drop.append(item)
         elif item.get_closest_marker("slow") and not state.runslow:
             drop.append(item)
-            if contract_section(item) and contract_run(config):
+            if contract_section(item) and state.contract_run:
                 progress.contract_left_out[contract_section(item)] = "a slow test: add --runslow (real data: CIFAR10_DIR)"
-        elif item.get_closest_marker(CONTRACT) and not contract_run(config):
+        elif item.get_closest_marker(CONTRACT) and not state.contract_run:
             drop.append(item)
         elif lab is not None and lab.graded and not state.graded_file(lab).exists():
             progress.missing[lab.marker] += 1

@@ -30,6 +30,7 @@ class RunState:
     impl: str  # the graded file's name in each lab folder, without .py
     runslow: bool
     progress: Progress
+    contract_run: bool = False  # the contract suite was asked for (contract_run(config), decided once)
     modules: dict[Path, object] = field(default_factory=dict)  # lab file -> module, or the error its import raised
     broken_reported: set[Path] = field(default_factory=set)
     task_failures: dict[str, TaskFailures] = field(default_factory=dict)  # task id -> its short failure reports
