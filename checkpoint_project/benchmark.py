@@ -6,7 +6,7 @@
 
 Each argument is a config name followed by optional overrides of train's options. Every run is
 `train` then `evaluate --split test` in fresh processes, exactly the commands the README lists:
-speedrun.py for its configs (gpu94, cpu90) and for its options, your starter.py (--impl solution: the
+speedrun.py for its configs (gpu94, cpu90), its options and its network (--arch whiten), your starter.py (--impl solution: the
 reference) for the others; the table reads their metrics JSON files. Results also go to
 OUT/benchmark.json. Timing is training wall time (including per-epoch validation), not decoding
 and not the untimed warm-up (cuDNN autotuning on CUDA, compilation with --compile), which has
@@ -26,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SPEEDRUN_CONFIGS = {"gpu94", "cpu90"}
-SPEEDRUN_FIELDS = {"bias_lr_scale", "decay_biases", "bn_scale_trainable", "lr_start", "lr_end", "whiten_bias_epochs",
+SPEEDRUN_FIELDS = {"whiten_eps", "bias_lr_scale", "decay_biases", "bn_scale_trainable", "lr_start", "lr_end", "whiten_bias_epochs",
                    "dirac_init", "lookahead"}
 
 
@@ -50,7 +50,8 @@ def main() -> int:
     results = []
     for number, spec in enumerate(specs):
         name, *overrides = shlex.split(spec)
-        speedrun = name in SPEEDRUN_CONFIGS or any(flag.lstrip("-").replace("-", "_") in SPEEDRUN_FIELDS for flag in overrides)
+        speedrun = (name in SPEEDRUN_CONFIGS or any(flag.lstrip("-").replace("-", "_") in SPEEDRUN_FIELDS for flag in overrides)
+                    or "--arch whiten" in " ".join(overrides))
         script = str(HERE / ("speedrun.py" if speedrun else f"{args.impl}.py"))
         out = Path(args.out) / f"{number:02d}-{name}"
         started = time.perf_counter()

@@ -1,62 +1,39 @@
-"""Checkpoint project, given code: the two networks and the model wrapper.
+"""Checkpoint project, given code: Lab 6's block as this project uses it, a ResNet, the model wrapper.
 
-Read it, you do not write it (task C.2 fills the whitening layer from data).
+Read it, you do not write it (task C.2 is your own network, `Network` in your file).
 
-    conv_pool_bn_gelu  3x3 conv -> optional 2x2 max-pool -> BatchNorm -> GELU
-    WhiteningCNN       --arch cnn: frozen 2x2 patch-whitening conv + 6 trained convs
-    ResNet             --arch resnet: a ResNet-9-shaped network with identity-initialised blocks
-    Classifier         Normalize + network: takes raw 0..255 pixels, returns logits
-    warm_up            untimed passes so cuDNN autotuning / torch.compile happen before the clock
+    conv_block      Lab 6's conv_bn_act with GELU, the run's BN momentum and an optional max-pool before BN
+    ResNet          --arch resnet: a ResNet-9-shaped network with identity-initialised blocks
+    Classifier      Normalize + network: takes raw 0..255 pixels, returns logits
+    warm_up         untimed passes so cuDNN autotuning / torch.compile happen before the clock
+(speedrun.py has airbench94's whitening network, --arch whiten.)
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-def conv_pool_bn_gelu(in_channels: int, out_channels: int, bn_momentum: float, pool: bool = False) -> nn.Sequential:
-    """3x3 conv (no bias: BN has one) -> optional 2x2 max-pool -> BN -> GELU. Pooling before BN
-    makes BN and GELU run on a quarter of the pixels. (Not Lab 5's conv_bn, which is conv-BN-ReLU.)"""
-    layers = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)]
+from lab6_cnn_classifier.solution import conv_bn_act  # noqa: E402
+
+
+def conv_block(in_channels: int, out_channels: int, bn_momentum: float, pool: bool = False) -> nn.Sequential:
+    """Lab 6's conv_bn_act (3x3 conv without bias -> BatchNorm -> activation) as this project uses it:
+    GELU, the run's BN momentum, and with pool=True a 2x2 max-pool between the conv and the BN, so
+    that BN and GELU run on a quarter of the pixels (README, "The network")."""
+    block = conv_bn_act(in_channels, out_channels, 3, activation=nn.GELU)
+    block[1].momentum = bn_momentum
     if pool:
-        layers.append(nn.MaxPool2d(2))
-    layers += [nn.BatchNorm2d(out_channels, momentum=bn_momentum), nn.GELU()]
-    return nn.Sequential(*layers)
-
-
-class WhiteningCNN(nn.Module):
-    """Frozen 2x2 patch-whitening conv, then three stages of conv-pool-BN-GELU + conv-BN-GELU,
-    global max-pool and a linear head (6 trained conv layers).
-
-    A fresh whitening layer already decorrelates the pixels of every 2x2 patch, so the first
-    trained layer sees well-conditioned inputs from step one: a cheap head start for short runs.
-    """
-
-    def __init__(self, widths=(32, 64, 128), num_classes: int = 10, bn_momentum: float = 0.4, logit_scale: float = 0.125):
-        super().__init__()
-        self.whiten = nn.Conv2d(3, 24, kernel_size=2, bias=True)
-        self.whiten.requires_grad_(False)  # set from data by create_classifier, then frozen
-        in_channels = 24
-        for number, width in enumerate(widths, start=1):
-            stage = nn.Sequential(conv_pool_bn_gelu(in_channels, width, bn_momentum, pool=True),
-                                  conv_pool_bn_gelu(width, width, bn_momentum))
-            setattr(self, f"stage{number}", stage)
-            in_channels = width
-        self.head = nn.Linear(widths[-1], num_classes, bias=False)
-        self.logit_scale = logit_scale
-
-    def stages(self) -> list[nn.Module]:
-        """The trainable parts from the head down to the input (Lab 6's GradualUnfreezer order)."""
-        return [self.head, self.stage3, self.stage2, self.stage1]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.gelu(self.whiten(x))
-        x = self.stage3(self.stage2(self.stage1(x)))
-        return self.head(torch.amax(x, dim=(2, 3))) * self.logit_scale
+        block.insert(1, nn.MaxPool2d(2))
+    return block
 
 
 class ResidualBlock(nn.Module):
@@ -65,8 +42,8 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int, bn_momentum: float):
         super().__init__()
-        self.body = nn.Sequential(conv_pool_bn_gelu(channels, channels, bn_momentum),
-                                  conv_pool_bn_gelu(channels, channels, bn_momentum))
+        self.body = nn.Sequential(conv_block(channels, channels, bn_momentum),
+                                  conv_block(channels, channels, bn_momentum))
         nn.init.zeros_(self.body[1][1].weight)
 
     def forward(self, x):
@@ -74,29 +51,27 @@ class ResidualBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """ResNet-9 shape: prep conv, then three stages of conv-pool-BN-GELU, the first and last
-    followed by a residual block, max-pool and linear head."""
+    """ResNet-9 shape: a stem conv, then three stages of conv-pool-BN-GELU, the first and last
+    followed by a residual block, a global max-pool and a linear head. Its parts are named as in
+    Lab 6's ResNet (stem, layers, head), so Lab 6's default_stages lists them head first."""
 
     def __init__(self, widths=(64, 128, 256), num_classes: int = 10, bn_momentum: float = 0.4, logit_scale: float = 0.125):
         super().__init__()
-        prep = widths[0] // 2
-        self.prep = conv_pool_bn_gelu(3, prep, bn_momentum)
-        self.stage1 = nn.Sequential(conv_pool_bn_gelu(prep, widths[0], bn_momentum, pool=True), ResidualBlock(widths[0], bn_momentum))
-        self.stage2 = conv_pool_bn_gelu(widths[0], widths[1], bn_momentum, pool=True)
-        self.stage3 = nn.Sequential(conv_pool_bn_gelu(widths[1], widths[2], bn_momentum, pool=True), ResidualBlock(widths[2], bn_momentum))
+        self.stem = conv_block(3, widths[0] // 2, bn_momentum)
+        self.layers = nn.Sequential(
+            nn.Sequential(conv_block(widths[0] // 2, widths[0], bn_momentum, pool=True), ResidualBlock(widths[0], bn_momentum)),
+            conv_block(widths[0], widths[1], bn_momentum, pool=True),
+            nn.Sequential(conv_block(widths[1], widths[2], bn_momentum, pool=True), ResidualBlock(widths[2], bn_momentum)))
         self.head = nn.Linear(widths[2], num_classes, bias=False)
         self.logit_scale = logit_scale
 
-    def stages(self) -> list[nn.Module]:
-        """Head first, as Lab 6's GradualUnfreezer expects."""
-        return [self.head, self.stage3, self.stage2, self.stage1, self.prep]
-
     def forward(self, x):
-        x = self.stage3(self.stage2(self.stage1(self.prep(x))))
+        x = self.layers(self.stem(x))
         return self.head(torch.amax(x, dim=(2, 3))) * self.logit_scale
 
 
-ARCHITECTURES = {"cnn": WhiteningCNN, "resnet": ResNet}
+# The given networks by --arch name ("cnn" is yours: Config.build_network).
+ARCHITECTURES = {"resnet": ResNet}
 
 
 class Normalize(nn.Module):

@@ -61,8 +61,8 @@ def int_list(length: int | None = None, minimum: int = 0, min_items: int = 1, di
 positive_int, non_negative_int = number(int, 1), number(int, 0)
 positive_float, non_negative_float, fraction = number(float, 0, low_open=True), number(float, 0), number(float, 0, 1)
 
-# How each Config field is parsed (speedrun.py's fields included). Fields not listed get
-# their type's parser: boolean, non-negative int, positive float.
+# How each Config field is parsed (speedrun.py's fields included), unless the field's metadata
+# has a "parser". Fields not listed get their type's parser: boolean, non-negative int, positive float.
 FIELD_PARSERS = {
     "arch": {"choices": ["cnn", "resnet"]}, "widths": {"type": int_list(3, minimum=1)},
     "epochs": {"type": positive_float}, "batch_size": {"type": positive_int}, "lr": {"type": positive_float},
@@ -80,7 +80,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_class) -> None:
     for f in dataclasses.fields(config_class):
         flag = "--" + f.name.replace("_", "-")
         kind = str(f.type)
-        spec = FIELD_PARSERS.get(f.name) or (
+        spec = f.metadata.get("parser") or FIELD_PARSERS.get(f.name) or (
             {"type": boolean} if kind == "bool" else {"type": non_negative_int} if kind == "int" else {"type": positive_float})
         if kind == "bool":  # `--compile` alone means true; `--channels-last false` turns one off
             parser.add_argument(flag, nargs="?", const=True, default=None, metavar="BOOL", **spec)
@@ -97,6 +97,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser(config_class, config_names: list[str], prog: str | None = None) -> argparse.ArgumentParser:
     parser = Parser(prog=prog, description="CIFAR-10 image classification: train, evaluate, predict, export.")
+    parser.set_defaults(config_class=config_class)  # the commands rebuild checkpoints' configs (and networks) with it
     commands = parser.add_subparsers(dest="command", required=True)
 
     def data_options(command_parser):

@@ -28,7 +28,7 @@ import torch.distributed as dist
 from torch import nn
 
 from checkpoint_project.data import load_split, select_classes
-from checkpoint_project.models import ARCHITECTURES, Classifier
+from checkpoint_project.models import Classifier
 from lab3_training_loop.solution import CheckpointError, EarlyStopping, load_checkpoint
 from lab6_cnn_classifier.solution import GradualUnfreezer
 
@@ -200,7 +200,6 @@ def load_models(args, config_class) -> tuple[list[nn.Module], dict]:
             raise SystemExit(f"error: {path} predicts {extra['class_names']} but {paths[0]} predicts "
                              f"{extras[0]['class_names']}: an ensemble needs the same classes in the same order")
         config = config_from_extra(extra, config_class)
-        network = ARCHITECTURES[config.arch](tuple(config.widths), len(extra["class_names"]), config.bn_momentum, config.logit_scale)
-        models.append(Classifier(network, torch.zeros(3), torch.ones(3)))
+        models.append(Classifier(config.build_network(len(extra["class_names"])), torch.zeros(3), torch.ones(3)))
         load_checkpoint(path, models[-1], restore_rng=False)
     return [model.eval() for model in models], extras[0]

@@ -263,55 +263,125 @@ def test_val_size_zero_trains_on_every_image(lab, tmp_path):
     assert len(data.train_labels) == 600 and len(data.val_labels) == 0, "--val-size 0: every image trains, none validates"
 
 
-# --------------------------------------------------------------------------- taskc_2 — the whitening layer
+# --------------------------------------------------------------------------- taskc_2 — the network
+
+
+def network_convs(net: nn.Module) -> list[nn.Conv2d]:
+    return [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+
+
+def multiply_adds(net: nn.Module, size: int = 32) -> int:
+    """Multiply-adds of one forward pass of one size x size image, over every conv and linear layer."""
+    total = 0
+
+    def count(module, inputs, output):
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            total += output.numel() * module.in_channels // module.groups * math.prod(module.kernel_size)
+        else:
+            total += output.numel() * module.in_features
+
+    hooks = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        net.eval()(torch.zeros(1, 3, size, size))
+    for hook in hooks:
+        hook.remove()
+    return total
 
 
 @pytest.mark.taskc_2
-def test_patch_whitening_decorrelates_2x2_patches(lab):
-    mixing = torch.randn(3, 3, generator=seeded(0))
-    base = torch.randn(200, 3, 16, 16, generator=seeded(1))
-    images = torch.einsum("ij,njhw->nihw", mixing, base + base.roll(1, dims=3))  # correlated channels and pixels
-    weights = lab.patch_whitening_weights(images, eps=1e-6)
-    assert weights.shape == (24, 3, 2, 2), f"expected (24, 3, 2, 2) filters, got {tuple(weights.shape)}"
-    assert torch.allclose(weights[12:], -weights[:12]), "the last 12 filters should be the first 12 negated"
-    out = torch.nn.functional.conv2d(images, weights[:12]).permute(0, 2, 3, 1).reshape(-1, 12)
-    out = out - out.mean(0)
-    covariance = out.T @ out / len(out)
-    assert torch.allclose(covariance, torch.eye(12), atol=0.05), (
-        "whitened patches should have identity covariance: are the eigenvectors taken as columns, and in the "
-        "conv weight's (channel, row, column) order?")
+def test_network_gives_logits_for_the_widths_it_is_given(lab):
+    torch.manual_seed(0)
+    net = lab.Network((8, 16, 24), num_classes=7, bn_momentum=0.3, logit_scale=0.5)
+    logits = net(torch.randn(5, 3, 32, 32))
+    assert logits.shape == (5, 7), f"Network((8, 16, 24), num_classes=7, ...) on 5 images: expected logits (5, 7), got {tuple(logits.shape)}"
+    assert torch.isfinite(logits).all(), "the logits of a fresh network should be finite"
+    assert net.eval()(torch.randn(1, 3, 32, 32)).shape == (1, 7), "in eval mode one image gives (1, 7) logits"
+    widths = {conv.out_channels for conv in network_convs(net)}
+    assert {8, 16, 24} <= widths, (
+        f"widths (8, 16, 24) are the channels of the three stages; your convs have {sorted(widths)} output channels")
 
 
 @pytest.mark.taskc_2
-def test_the_model_starts_with_the_fitted_whitening_layer(lab):
-    images, _ = lab.make_synthetic_dataset(64, seed=0)
-    config = tiny_config(lab)
-    model = lab.create_classifier(config, images, num_classes=10)
-    got = model.network.whiten.weight
-    # The property, not the reference's numbers: eigenvectors of close eigenvalues (and their signs) differ
-    # between CPUs and summation orders, but for filters W = D^-1/2 V^T of the patch covariance C,
-    # W^T W = (C + eps I)^-1 whatever the signs and the basis chosen in a repeated eigenvalue.
-    patches = torch.nn.functional.unfold(model.normalize(images.float()).double(), kernel_size=2)
-    patches = patches.transpose(1, 2).reshape(-1, 12)
-    patches = patches - patches.mean(0)
-    expected = torch.linalg.inv(patches.T @ patches / len(patches) + config.whiten_eps * torch.eye(12, dtype=torch.float64))
-    filters = got.detach().double().reshape(24, 12)[:12]
-    error = (filters.T @ filters - expected).norm() / expected.norm()
-    # float32 filters of a covariance whose condition number (with eps) is < 1e4 agree to ~1e-3 at worst.
-    assert error < 1e-2, (
-        f"whiten's filters are not the whitening filters of the normalised sample (relative error {error:.2g}): "
-        "create_classifier should copy patch_whitening_weights(model.normalize(sample), config.whiten_eps) into whiten")
-    assert not got.requires_grad and not model.network.whiten.bias.requires_grad, "the whitening layer stays frozen"
-    assert torch.count_nonzero(model.network.whiten.bias) == 0, "zero the whitening layer's bias (it starts random)"
+def test_network_is_built_from_lab6_blocks(lab):
+    net = lab.Network((8, 16, 24), num_classes=7, bn_momentum=0.3, logit_scale=0.5)
+    convs = network_convs(net)
+    assert len(convs) >= 3, f"the project asks for at least 3 conv layers; Network has {len(convs)}"
+    parents = {id(child): parent for parent in net.modules() for child in parent.children()}
+    for conv in convs:
+        siblings = list(parents[id(conv)].children())
+        after = siblings[siblings.index(conv) + 1 :]
+        after = after[1:] if after and isinstance(after[0], nn.MaxPool2d) else after
+        assert conv.bias is None and after and isinstance(after[0], nn.BatchNorm2d), (
+            f"{conv} is not in a conv_block: every conv is Lab 6's block, conv (no bias) -> [max-pool] -> BatchNorm -> "
+            "activation (models.conv_block)")
+    norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert all(m.momentum == 0.3 for m in norms), (
+        f"every BatchNorm should use the bn_momentum it is given (0.3); got {sorted({m.momentum for m in norms})}")
+    assert convs[-1].out_channels == 24, f"the last conv should be widths[-1] = 24 wide; it has {convs[-1].out_channels}"
 
 
-def test_models_give_logits_and_fresh_residual_blocks_are_identities(lab):
+@pytest.mark.taskc_2
+def test_network_parts_are_lab6_stages_head_first(lab):
+    from lab6_cnn_classifier.solution import default_stages
+
+    net = lab.Network((8, 16, 24), num_classes=7, bn_momentum=0.3, logit_scale=0.5)
+    for name in ("stem", "layers", "head"):
+        assert isinstance(getattr(net, name, None), nn.Module), (
+            f"Network needs a `{name}` part (stem, layers, head, as Lab 6's ResNet): gradual unfreezing finds the stages by them")
+    stages = default_stages(net)
+    assert isinstance(net.head, nn.Linear) and net.head.out_features == 7, "`head` is the nn.Linear that gives the 7 logits"
+    covered = [id(p) for stage in stages for p in stage.parameters()]
+    missing = [name for name, p in net.named_parameters() if id(p) not in covered]
+    assert not missing, f"parameters outside stem, layers and head would never unfreeze: {missing[:3]}"
+
+
+@pytest.mark.taskc_2
+def test_network_scales_its_logits_and_every_parameter_learns(lab):
+    images = torch.randn(6, 3, 32, 32, generator=seeded(1))
+    torch.manual_seed(0)
+    plain = lab.Network((8, 16, 24), num_classes=7, bn_momentum=0.3, logit_scale=1.0)
+    torch.manual_seed(0)
+    scaled = lab.Network((8, 16, 24), num_classes=7, bn_momentum=0.3, logit_scale=0.25)
+    got, reference = scaled(images), plain(images)
+    assert torch.allclose(got, 0.25 * reference, atol=1e-5), (
+        "the same weights with logit_scale=0.25 should give 0.25 x the logits of logit_scale=1: in forward, multiply the "
+        "head's output by it")
+    got.sum().backward()
+    dead = [name for name, p in scaled.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
+    assert not dead, f"these parameters get no gradient, so they never learn: {dead[:3]}"
+
+
+@pytest.mark.taskc_2
+def test_network_fits_the_time_budget(lab):
+    cost = multiply_adds(lab.Network())
+    assert cost <= 40e6, (
+        f"Network() (the default widths) costs {cost / 1e6:.0f} M multiply-adds per 32x32 image; the fast config's time "
+        "budget allows 40 M (README: \"The network\": pool early, keep the full-resolution layers narrow)")
+
+
+@pytest.mark.taskc_2
+def test_network_learns_a_colour_rule(lab):
+    labels = torch.arange(48) % 3
+    images = torch.randn(48, 3, 32, 32, generator=seeded(2)) * 0.5
+    images[torch.arange(48), labels] += 1.5  # class c: channel c brighter
+    torch.manual_seed(0)
+    net = lab.Network((8, 16, 16), num_classes=3, bn_momentum=0.3, logit_scale=0.125)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(20):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(images), labels).backward()
+        optimizer.step()
+    accuracy = (net(images).argmax(1) == labels).float().mean().item()
+    assert accuracy >= 0.9, f"20 Adam steps on 48 images whose class is their brightest channel reach only {accuracy:.0%} (expected >= 90%)"
+
+
+def test_resnet_gives_logits_and_fresh_residual_blocks_are_identities(lab):
     from checkpoint_project.models import ResidualBlock
 
     images = torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8, generator=seeded(0))
-    for arch in ("cnn", "resnet"):
-        model = lab.create_classifier(tiny_config(lab, arch=arch, widths=(8, 16, 16)), images, num_classes=7)
-        assert model(images[:4].float()).shape == (4, 7), f"{arch}: expected logits (4, 7)"
+    model = lab.create_classifier(tiny_config(lab, arch="resnet", widths=(8, 16, 16)), images, num_classes=7)
+    assert model(images[:4].float()).shape == (4, 7), "resnet: expected logits (4, 7)"
     block = ResidualBlock(8, bn_momentum=0.1)
     x = torch.randn(2, 8, 6, 6)
     assert torch.allclose(block(x), x), "the last BN scale starts at zero, so a fresh block returns its input"
@@ -665,7 +735,8 @@ def test_evaluate_ensemble_and_predict_commands(lab, tmp_path):
     runs = [tmp_path / f"run{seed}" for seed in range(2)]
     for seed, run in enumerate(runs):
         direct_run(lab, run, seed=seed, epochs=1)
-    evaluate_args = dict(smoke=True, data_dir=None, cache_dir="", device=None, split="test", tta=None, amp="off", ensemble=None)
+    evaluate_args = dict(smoke=True, data_dir=None, cache_dir="", device=None, split="test", tta=None, amp="off", ensemble=None,
+                         config_class=lab.Config)
     single = lab.evaluate(argparse.Namespace(**evaluate_args, checkpoint=str(runs[0] / "last.pt"), out=str(tmp_path / "one")))
     written = json.loads((tmp_path / "one" / "metrics.json").read_text())
     assert written["accuracy"] == single["accuracy"] and 0.2 < single["accuracy"] <= 1, (
@@ -683,7 +754,7 @@ def test_evaluate_ensemble_and_predict_commands(lab, tmp_path):
     for i, image in enumerate(images):
         files.append(tmp_path / f"image{i}.png")
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(files[-1])
-    predictions = lab.predict(argparse.Namespace(checkpoint=str(runs[0] / "last.pt"), ensemble=None, tta=0, images=list(map(str, files))))
+    predictions = lab.predict(argparse.Namespace(checkpoint=str(runs[0] / "last.pt"), ensemble=None, tta=0, config_class=lab.Config, images=list(map(str, files))))
     assert [p["class"] in CIFAR10_CLASSES and 0 < p["probability"] <= 1 for p in predictions] == [True, True], predictions
 
 
@@ -726,14 +797,14 @@ def test_onnx_export_matches_pytorch_in_one_file(lab, tmp_path):
 def test_export_command_round_trip_and_never_replaces_the_checkpoint(lab, tmp_path, monkeypatch):
     direct_run(lab, tmp_path / "run", epochs=1)
     checkpoint = str(tmp_path / "run" / "last.pt")
-    exported = lab.export(argparse.Namespace(checkpoint=checkpoint, out=str(tmp_path / "m.onnx")))
+    exported = lab.export(argparse.Namespace(checkpoint=checkpoint, config_class=lab.Config, out=str(tmp_path / "m.onnx")))
     assert exported["max_abs_diff"] <= 1e-4 and (tmp_path / "m.onnx").exists(), f"export should write and check the file: {exported}"
     before = (tmp_path / "run" / "last.pt").read_bytes()
     with pytest.raises(SystemExit, match="onnx"):
-        lab.export(argparse.Namespace(checkpoint=checkpoint, out=checkpoint))
+        lab.export(argparse.Namespace(checkpoint=checkpoint, config_class=lab.Config, out=checkpoint))
     monkeypatch.setattr(lab, "check_onnx", lambda *args: 0.5)
     with pytest.raises(SystemExit) as stopped:  # the wording is the learner's; an error exit is what counts
-        lab.export(argparse.Namespace(checkpoint=checkpoint, out=str(tmp_path / "bad.onnx")))
+        lab.export(argparse.Namespace(checkpoint=checkpoint, config_class=lab.Config, out=str(tmp_path / "bad.onnx")))
     assert stopped.value.code not in (0, None), (
         f"a difference of 0.5 (> 1e-4) must stop export with an error message, got exit code {stopped.value.code!r}")
     assert (tmp_path / "run" / "last.pt").read_bytes() == before, "the checkpoint must be left as it was"
@@ -1022,6 +1093,40 @@ def test_speedrun_model_gets_airbench_tweaks_after_the_solutions_model():
     for conv in convs:
         identity = nn.init.dirac_(torch.empty_like(conv.weight[: conv.in_channels]))
         assert torch.equal(conv.weight[: conv.in_channels], identity), "--dirac-init starts each 3x3 conv as the identity"
+
+
+def test_speedrun_whitening_layer_is_fitted_to_the_normalised_images():
+    from checkpoint_project import speedrun
+
+    mixing = torch.randn(3, 3, generator=seeded(0))
+    base = torch.randn(200, 3, 16, 16, generator=seeded(1))
+    images = torch.einsum("ij,njhw->nihw", mixing, base + base.roll(1, dims=3))  # correlated channels and pixels
+    weights = speedrun.patch_whitening_weights(images, eps=1e-6)
+    assert weights.shape == (24, 3, 2, 2) and torch.allclose(weights[12:], -weights[:12])
+    out = torch.nn.functional.conv2d(images, weights[:12]).permute(0, 2, 3, 1).reshape(-1, 12)
+    out = out - out.mean(0)
+    assert torch.allclose(out.T @ out / len(out), torch.eye(12), atol=0.05), "whitened patches have identity covariance"
+    config = speedrun.SpeedrunConfig(widths=(8, 16, 16))
+    pixels = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=seeded(2))
+    model = config.build_model(pixels, num_classes=10)
+    # For filters W = D^-1/2 V^T of the patch covariance C: W^T W = (C + eps I)^-1, whatever eigh's signs and basis.
+    patches = torch.nn.functional.unfold(model.normalize(pixels.float()).double(), kernel_size=2).transpose(1, 2).reshape(-1, 12)
+    patches = patches - patches.mean(0)
+    expected = torch.linalg.inv(patches.T @ patches / len(patches) + config.whiten_eps * torch.eye(12, dtype=torch.float64))
+    filters = model.network.whiten.weight.detach().double().reshape(24, 12)[:12]
+    assert (filters.T @ filters - expected).norm() / expected.norm() < 1e-2, "the whitening filters of the normalised images"
+    assert not model.network.whiten.weight.requires_grad and torch.count_nonzero(model.network.whiten.bias) == 0
+
+
+def test_a_speedrun_checkpoint_is_refused_by_the_solution_in_one_line(tmp_path, capsys):
+    from checkpoint_project import solution, speedrun
+
+    speedrun.main(["train", "--smoke", "--out", str(tmp_path / "run"), "--cache-dir", "", "--arch", "whiten", "--epochs", "1"])
+    with pytest.raises(SystemExit) as refused:
+        solution.main(["export", "--checkpoint", str(tmp_path / "run" / "last.pt"), "--out", str(tmp_path / "m.onnx")])
+    assert "speedrun.py" in str(refused.value) and "\n" not in str(refused.value), refused.value
+    speedrun.main(["export", "--checkpoint", str(tmp_path / "run" / "last.pt"), "--out", str(tmp_path / "m.onnx")])
+    assert (tmp_path / "m.onnx").exists(), "speedrun.py exports its own checkpoints"
 
 
 def test_lookahead_pulls_toward_the_average_late_and_ends_on_it():

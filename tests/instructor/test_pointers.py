@@ -36,9 +36,8 @@ BROKEN = {
     "lab6_cnn_classifier": ("task6_6", "per_class_metrics", 2, [
         ("precision = true_positives / cm.sum(dim=0).clamp(min=1)", "precision = true_positives / cm.sum(dim=1).clamp(min=1)"),
     ]),
-    "checkpoint_project": ("taskc_2", "create_classifier", 2, [
-        ("network.whiten.weight.copy_(patch_whitening_weights(model.normalize(sample), config.whiten_eps))",
-         "network.whiten.weight.copy_(patch_whitening_weights(sample, config.whiten_eps))"),
+    "checkpoint_project": ("taskc_2", "Network.forward", 2, [
+        ("return self.head(vector) * self.logit_scale", "return self.head(vector)"),
     ]),
 }
 

@@ -20,14 +20,45 @@ ANSWERS = [
     {
         "task": "taskc_2",
         "block": 1,
-        "name": "the covariance from torch.cov and eigenvectors divided column by column",
-        "why": "another route to the same filters: torch.cov on the (12, P) patch matrix, the scaling before the transpose",
+        "name": "Lab 6's SimpleCNN order: conv-BN-ReLU, then a separate max-pool",
+        "why": "the README explains why pooling before BN is cheaper; pooling after the activation is still right",
         "body": """
-            patches = F.unfold(images.float(), kernel_size=2).permute(1, 0, 2).reshape(12, -1)
-            covariance = torch.cov(patches, correction=0)
-            eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
-            filters = (eigenvectors / torch.sqrt(eigenvalues + eps)).T.reshape(12, 3, 2, 2)
-            return torch.cat([filters, -filters])
+            from lab6_cnn_classifier.solution import conv_bn_act
+
+            def block(inputs, outputs, pool=False):
+                layers = conv_bn_act(inputs, outputs, 3, activation=nn.ReLU)
+                layers[1].momentum = bn_momentum
+                return nn.Sequential(*layers, nn.MaxPool2d(2)) if pool else layers
+
+            self.stem = nn.Sequential(block(3, widths[0], pool=True), block(widths[0], widths[0]))
+            self.layers = nn.Sequential(*[nn.Sequential(block(a, b, pool=True), block(b, b)) for a, b in zip(widths, widths[1:])])
+            self.head = nn.Linear(widths[-1], num_classes, bias=False)
+            self.logit_scale = logit_scale
+        """,
+    },
+    {
+        "task": "taskc_2",
+        "block": 1,
+        "name": "a deeper design: one conv in the stem, three in the last stage",
+        "why": "how deep is the learner's choice: at least three convs, within the multiply-add budget",
+        "body": """
+            self.stem = conv_block(3, widths[0], bn_momentum, pool=True)
+            self.layers = nn.Sequential(
+                nn.Sequential(conv_block(widths[0], widths[1], bn_momentum, pool=True), conv_block(widths[1], widths[1], bn_momentum)),
+                nn.Sequential(*[conv_block(widths[1] if i == 0 else widths[2], widths[2], bn_momentum, pool=i == 0) for i in range(3)]),
+            )
+            self.head = nn.Linear(widths[2], num_classes, bias=False)
+            self.logit_scale = logit_scale
+        """,
+    },
+    {
+        "task": "taskc_2",
+        "block": 2,
+        "name": "global average pooling, the features scaled before a bias-free head",
+        "why": "the pooling is the learner's choice; scaling the head's input scales a bias-free head's output",
+        "body": """
+            features = self.layers(self.stem(x)).mean(dim=(2, 3))
+            return self.head(features * self.logit_scale)
         """,
     },
     {

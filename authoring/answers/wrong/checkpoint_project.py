@@ -49,73 +49,72 @@ ANSWERS = [
             '''),
         ],
     },
-    # ----------------------------------------------------------------------- taskc_2 whitening
+    # ----------------------------------------------------------------------- taskc_2 the network
     {
         "task": "taskc_2",
-        "name": "eigenvectors taken as rows",
-        "why": "torch.linalg.eigh returns the eigenvectors as columns",
-        "mentions": "identity covariance",
+        "name": "the widths written in, not taken from the argument",
+        "why": "--widths 48,96,192 must change the network",
+        "mentions": "widths",
         "patch": [
-            ('''
-                filters = (eigenvectors.T / torch.sqrt(eigenvalues + eps)[:, None]).reshape(12, 3, 2, 2)
-            ''', '''
-                filters = (eigenvectors / torch.sqrt(eigenvalues + eps)[:, None]).reshape(12, 3, 2, 2)
-            '''),
+            ("""
+                first, *later = widths
+            """, """
+                first, *later = (32, 64, 128)
+            """),
         ],
     },
     {
         "task": "taskc_2",
-        "name": "divides by the eigenvalue instead of its square root",
-        "why": "whitening scales each direction to unit variance: 1/sqrt(lambda)",
-        "mentions": "identity covariance",
+        "name": "plain convs with a bias and no batch norm",
+        "why": "every conv is Lab 6's block: conv, BN, activation",
+        "mentions": "conv_block",
         "patch": [
-            ('''
-                filters = (eigenvectors.T / torch.sqrt(eigenvalues + eps)[:, None]).reshape(12, 3, 2, 2)
-            ''', '''
-                filters = (eigenvectors.T / (eigenvalues + eps)[:, None]).reshape(12, 3, 2, 2)
-            '''),
+            ("""
+                self.stem = nn.Sequential(conv_block(3, first, bn_momentum, pool=True), conv_block(first, first, bn_momentum))
+            """, """
+                self.stem = nn.Sequential(nn.Conv2d(3, first, 3, padding=1), nn.GELU(), nn.MaxPool2d(2),
+                                          nn.Conv2d(first, first, 3, padding=1), nn.GELU())
+            """),
         ],
     },
     {
         "task": "taskc_2",
-        "name": "forgets the negated copies",
-        "why": "GELU follows: the 12 filters are used twice, once negated (24 in all)",
-        "mentions": "24",
+        "name": "BN momentum left at PyTorch's default",
+        "why": "the run's bn_momentum (0.4) lets the running statistics keep up in a short run",
+        "mentions": "bn_momentum",
         "patch": [
-            ('''
-                filters = (eigenvectors.T / torch.sqrt(eigenvalues + eps)[:, None]).reshape(12, 3, 2, 2)
-                return torch.cat([filters, -filters])
-            ''', '''
-                return (eigenvectors.T / torch.sqrt(eigenvalues + eps)[:, None]).reshape(12, 3, 2, 2)
-            '''),
+            ("""
+                self.stem = nn.Sequential(conv_block(3, first, bn_momentum, pool=True), conv_block(first, first, bn_momentum))
+            """, """
+                self.stem = nn.Sequential(conv_block(3, first, 0.1, pool=True), conv_block(first, first, 0.1))
+            """),
+        ],
+    },
+    {
+        "task": "taskc_2",
+        "name": "the stem at full resolution: no pooling until the second stage",
+        "why": "every channel at 32x32 costs 16 times what it costs at 8x8: the design is far over the time budget",
+        "mentions": "multiply-adds",
+        "patch": [
+            ("""
+                self.stem = nn.Sequential(conv_block(3, first, bn_momentum, pool=True), conv_block(first, first, bn_momentum))
+            """, """
+                self.stem = nn.Sequential(conv_block(3, first, bn_momentum), conv_block(first, first, bn_momentum))
+            """),
         ],
     },
     {
         "task": "taskc_2",
         "block": 2,
-        "name": "fits the whitening on raw pixels, not on the normalised images",
-        "why": "the layer sees normalised images: its filters must be computed on those",
-        "mentions": "normalised",
+        "name": "the logits not scaled",
+        "why": "logit_scale keeps a fresh network's softmax soft",
+        "mentions": "logit_scale",
         "patch": [
-            ('''
-                network.whiten.weight.copy_(patch_whitening_weights(model.normalize(sample), config.whiten_eps))
-            ''', '''
-                network.whiten.weight.copy_(patch_whitening_weights(sample, config.whiten_eps))
-            '''),
-        ],
-    },
-    {
-        "task": "taskc_2",
-        "block": 2,
-        "name": "leaves the whitening bias at its random initial value",
-        "why": "a random bias shifts where GELU cuts each whitened channel",
-        "mentions": "bias",
-        "patch": [
-            ('''
-                network.whiten.bias.zero_()
-            ''', '''
-
-            '''),
+            ("""
+                return self.head(vector) * self.logit_scale
+            """, """
+                return self.head(vector)
+            """),
         ],
     },
     # ----------------------------------------------------------------------- taskc_3 one epoch
