@@ -66,6 +66,10 @@ class _TimeLimit:
             self.previous = signal.signal(signal.SIGALRM, on_alarm)
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
         elif self.main:
+            # interrupt_main() does nothing while SIGINT is ignored (a job started in the background
+            # with nohup or &): give SIGINT Python's own handler for the time of the import.
+            self.previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
             def watch():
                 if not self.done.wait(self.seconds):
                     self.fired.set()
@@ -79,6 +83,8 @@ class _TimeLimit:
         if self.alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous)
+        elif self.main:
+            signal.signal(signal.SIGINT, self.previous)
         if kind is KeyboardInterrupt and self.fired.is_set():
             raise self.expired() from None
         return False

@@ -258,6 +258,13 @@ def test_import_time_limit_without_sigalrm(tmp_path, monkeypatch):
     monkeypatch.delattr(signal, "setitimer", raising=False)
     error = loading.import_lab_file(folder / "mine.py", limit=0.5)
     assert isinstance(error, loading.ImportTimeout), error
+    ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a job started with nohup or &: SIGINT ignored
+    try:
+        error = loading.import_lab_file(folder / "mine.py", limit=0.5)
+        assert isinstance(error, loading.ImportTimeout), error
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN, "the import limit puts the SIGINT handler back"
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     (folder / "fine.py").write_text("VALUE = 1\n")
     assert loading.import_lab_file(folder / "fine.py", limit=5).VALUE == 1, "a file that imports in time loads"
 
