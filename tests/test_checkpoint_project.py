@@ -267,6 +267,11 @@ def test_val_size_zero_trains_on_every_image(lab, tmp_path):
 
 
 def network_convs(net: nn.Module) -> list[nn.Conv2d]:
+    """The network's convs, after checking that none hides in a plain Python list (PyTorch would not see it)."""
+    for name, value in vars(net).items():
+        if not name.startswith("_") and isinstance(value, (list, tuple, dict)) and any(isinstance(v, nn.Module) for v in (value.values() if isinstance(value, dict) else value)):
+            raise AssertionError(f"Network.{name} is a plain Python {type(value).__name__}: PyTorch does not see the modules in it "
+                                 "(they are not trained, saved or moved to the device); use nn.Sequential(*...) or nn.ModuleList")
     return [m for m in net.modules() if isinstance(m, nn.Conv2d)]
 
 
@@ -293,11 +298,11 @@ def multiply_adds(net: nn.Module, size: int = 32) -> int:
 def test_network_gives_logits_for_the_widths_it_is_given(lab):
     torch.manual_seed(0)
     net = lab.Network((8, 16, 24), num_classes=7, bn_momentum=0.3, logit_scale=0.5)
+    widths = {conv.out_channels for conv in network_convs(net)}
     logits = net(torch.randn(5, 3, 32, 32))
     assert logits.shape == (5, 7), f"Network((8, 16, 24), num_classes=7, ...) on 5 images: expected logits (5, 7), got {tuple(logits.shape)}"
     assert torch.isfinite(logits).all(), "the logits of a fresh network should be finite"
     assert net.eval()(torch.randn(1, 3, 32, 32)).shape == (1, 7), "in eval mode one image gives (1, 7) logits"
-    widths = {conv.out_channels for conv in network_convs(net)}
     assert {8, 16, 24} <= widths, (
         f"widths (8, 16, 24) are the channels of the three stages; your convs have {sorted(widths)} output channels")
 
@@ -326,6 +331,7 @@ def test_network_parts_are_lab6_stages_head_first(lab):
     from lab6_cnn_classifier.solution import default_stages
 
     net = lab.Network((8, 16, 24), num_classes=7, bn_momentum=0.3, logit_scale=0.5)
+    network_convs(net)
     for name in ("stem", "layers", "head"):
         assert isinstance(getattr(net, name, None), nn.Module), (
             f"Network needs a `{name}` part (stem, layers, head, as Lab 6's ResNet): gradual unfreezing finds the stages by them")

@@ -105,6 +105,19 @@ ANSWERS = [
     },
     {
         "task": "taskc_2",
+        "name": "the later stages kept in a plain Python list",
+        "why": "a list does not register its modules: their parameters are neither trained nor saved",
+        "mentions": "Python list",
+        "patch": [
+            ("""
+                self.layers = nn.Sequential(*stages)
+            """, """
+                self.layers = stages
+            """),
+        ],
+    },
+    {
+        "task": "taskc_2",
         "block": 2,
         "name": "the logits not scaled",
         "why": "logit_scale keeps a fresh network's softmax soft",
