@@ -5,7 +5,8 @@ harness/markers.py) with a single line at the marker's indentation:
 
         raise NotImplementedError("TODO(task1_2): Build a (N, C) tensor with ...")
 
-so `diff starter.py solution.py` shows exactly the learner's work. The module docstring is
+so `diff starter.py solution.py` shows exactly the learner's work (a block in a class body, such as a
+dataclass's fields, becomes an `__init__` stub that raises: harness/markers.py). The module docstring is
 adapted for the starter ("(reference solution)" -> "(starter)", `lab1_tensors/solution.py`
 -> `lab1_tensors/starter.py` in the commands it shows).
 
@@ -84,7 +85,7 @@ def make_starter(source: str, filename: str = "solution.py") -> str:
     done = 0
     for block in found:
         out += lines[done: block.begin_line - 1]
-        out.append(f"{block.indent}raise NotImplementedError({block.todo_message!r})\n")
+        out += block.stub_lines(source.splitlines())
         done = block.end_line
     out += lines[done:]
     body = STARTER_INTRO + "".join(out)

@@ -1,7 +1,6 @@
 """Checkpoint project, given code: run folders, checkpoint files and processes (read it, you do not write it).
 
-    Data                    the images of a run (solution.py's build_data makes it)
-    Run                     everything a training run holds (solution.py's steps read and update it)
+    Data                    the images of a run (solution.py's build_data makes it; its Run holds them)
     evaluation_images       the images evaluate scores, labelled by the checkpoint's class names
     prepare_out_folder      a fresh run never mixes with an old one; the folder is writable
     remove_previous_run     --overwrite: the old run goes once the new one has started
@@ -19,9 +18,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
@@ -29,11 +27,7 @@ from torch import nn
 
 from checkpoint_project.data import load_split, select_classes
 from checkpoint_project.models import Classifier
-from lab3_training_loop.solution import CheckpointError, EarlyStopping, load_checkpoint
-from lab6_cnn_classifier.solution import GradualUnfreezer
-
-if TYPE_CHECKING:  # annotations only: solution.py imports this module
-    from checkpoint_project.solution import Config
+from lab3_training_loop.solution import CheckpointError, load_checkpoint
 
 
 def log(*args):
@@ -93,34 +87,6 @@ class Data:
     val_images: torch.Tensor
     val_labels: torch.Tensor
     class_names: list[str]
-
-
-@dataclass(kw_only=True)
-class Run:
-    """Everything a training run holds; the steps below read and update it."""
-
-    config: Config
-    out: Path
-    device: torch.device
-    amp_dtype: torch.dtype | None
-    rank: int
-    world_size: int
-    data: Data
-    model: Classifier  # the module whose weights are saved
-    net: nn.Module  # what the batches go through: the model, or its DDP / torch.compile wrapper
-    optimizer: torch.optim.Optimizer
-    scaler: torch.amp.GradScaler
-    stopper: EarlyStopping | None  # None without validation images or with --patience 0
-    unfreezer: GradualUnfreezer | None
-    total_steps: int
-    num_epochs: int
-    memory_format: torch.memory_format
-    writer: object = None  # TensorBoard SummaryWriter on rank 0
-    epoch: int = 0  # epochs finished
-    step: int = 0  # optimiser steps taken
-    history: list[dict] = field(default_factory=list)
-    train_seconds: float = 0.0
-    stopped_early: bool = False
 
 
 def evaluation_images(args, extra: dict, data=None) -> tuple[torch.Tensor, torch.Tensor]:

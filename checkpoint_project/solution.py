@@ -12,7 +12,7 @@ Given, from the lab that taught it: Lab 3 EarlyStopping, save_checkpoint/load_ch
 random_crop_flip, stratified_split; Lab 5 get_device, distributed_device, autocast_dtype,
 amp_train_step; Lab 6 conv_bn_act (as models.conv_block), confusion_matrix, GradualUnfreezer,
 default_stages. Given, in this folder: data.py, models.py, runs.py, options.py, reports.py.
-Your tasks, one section each: taskc_1 the data plan; taskc_2 the network; taskc_3 one
+Your tasks, one section each: taskc_1 the run (its data and its state); taskc_2 the network; taskc_3 one
 training epoch; taskc_4 sharded validation; taskc_5 checkpoints for exact resume; taskc_6 the
 epoch loop; taskc_7 TensorBoard; taskc_8 evaluation (TTA, ensembles); taskc_9 the ONNX round
 trip; taskc_10 distributed data parallel; taskc_11 the command line. Tests: pytest -m checkpoint.
@@ -26,7 +26,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -44,7 +44,7 @@ from checkpoint_project.data import load_image_files, load_split, make_synthetic
 from checkpoint_project.models import ARCHITECTURES, Classifier, conv_block, warm_up  # noqa: E402
 from checkpoint_project.options import build_parser  # noqa: E402
 from checkpoint_project.reports import confusion_figure, log_loss, per_class_rows, write_evaluation  # noqa: E402
-from checkpoint_project.runs import (Data, Run, config_for_resume, config_from_extra, evaluation_images, load_backbone, load_models,  # noqa: E402
+from checkpoint_project.runs import (Data, config_for_resume, config_from_extra, evaluation_images, load_backbone, load_models,  # noqa: E402
                                      log, prepare_out_folder, refuse_training_folder, remove_previous_run, stop_if_not_finite, sum_over_ranks)
 from lab3_training_loop.solution import CheckpointError, EarlyStopping, load_checkpoint, save_checkpoint  # noqa: E402
 from lab4_data_loading.solution import random_crop_flip, stratified_split  # noqa: E402
@@ -117,7 +117,7 @@ CONFIGS = {
 }
 
 
-# --------------------------------------------------------------------------- taskc_1 — the data plan
+# --------------------------------------------------------------------------- taskc_1 — the run: its data and its state
 
 
 def build_data(config: Config, args) -> Data:
@@ -139,6 +139,76 @@ def build_data(config: Config, args) -> Data:
         train_idx, val_idx = stratified_split(labels, config.val_size / len(labels), config.seed)
     return Data(images[train_idx], labels[train_idx], images[val_idx], labels[val_idx], class_names)
     # END SOLUTION
+
+
+@dataclass(kw_only=True)
+class Run:
+    """Everything a training run holds; the steps below (run_epoch, fit, save_run, ...) read and update it.
+    start_run builds the parts a run keeps from start to end; the counters, the history and the training time
+    change as it trains, so they are what a checkpoint must hold beyond the weights (C.5)."""
+
+    # A dataclass: the parts start_run builds are keyword fields without defaults; what training changes starts
+    # at a fresh default (a list needs a default_factory: a plain [] would be one list shared by every run).
+    # BEGIN SOLUTION(taskc_1): Declare the run's fields (README: the run's state): the parts start_run builds, then what training changes, each with its starting value.
+    config: Config
+    out: Path
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    rank: int
+    world_size: int
+    data: Data
+    model: Classifier  # the module whose weights are saved
+    net: nn.Module  # what the batches go through: the model, or its DDP / torch.compile wrapper
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    stopper: EarlyStopping | None  # None without validation images or with --patience 0
+    unfreezer: GradualUnfreezer | None
+    total_steps: int
+    num_epochs: int
+    memory_format: torch.memory_format
+    writer: object = None  # TensorBoard SummaryWriter on rank 0 (C.7)
+    epoch: int = 0  # epochs finished
+    step: int = 0  # optimiser steps taken
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+    stopped_early: bool = False
+    # END SOLUTION
+
+
+def start_run(config: Config, args) -> Run:
+    """A fresh run: this process's device and rank, the data, the model (on the device), then the schedule's
+    length, the optimiser, mixed precision, early stopping and unfreezing. Nothing is trained yet."""
+    device, rank, world_size = setup_distributed(args.device)
+    torch.manual_seed(config.seed)
+    if device.type == "cpu" and args.threads:
+        torch.set_num_threads(args.threads)
+    data = build_data(config, args)
+    model = config.build_model(data.train_images, len(data.class_names))
+    if args.finetune_from:
+        log(f"fine-tuning: copied {load_backbone(model, Path(args.finetune_from))} tensors from {args.finetune_from}")
+    if device.type == "cuda":  # the uint8 training set (150 MB) fits on the GPU: augmentation runs there too
+        data.train_images, data.train_labels = data.train_images.to(device), data.train_labels.to(device)
+    memory_format = torch.channels_last if config.channels_last and device.type != "mps" else torch.contiguous_format
+    model = model.to(device, memory_format=memory_format)
+    steps_per_epoch = len(data.train_labels) // config.batch_size
+    if steps_per_epoch == 0:
+        raise SystemExit(f"error: --batch-size {config.batch_size} is larger than the {len(data.train_labels)} training images")
+    # The schedule counts steps (README: "The run's state"): --epochs may be fractional and --max-steps cuts it short.
+    # The optimiser must see every parameter, so build it before anything freezes a stage (Lab 6's unfreezer does).
+    # BEGIN SOLUTION(taskc_1): Count the run's steps and epochs, build the optimiser, the autocast dtype, the GradScaler, the early stopping and the unfreezer; return the Run.
+    total_steps = min(max(1, round(config.epochs * steps_per_epoch)), config.max_steps or math.inf)
+    optimizer = config.build_optimizer(model, total_steps)
+    amp_dtype = autocast_dtype(device, config.amp)
+    stopper = EarlyStopping(config.patience, mode="max") if len(data.val_labels) and config.patience else None
+    unfreezer = GradualUnfreezer(model, default_stages(model.network), config.unfreeze_every) if config.unfreeze_every else None
+    run = Run(config=config, out=Path(args.out), device=device, amp_dtype=amp_dtype, rank=rank, world_size=world_size,
+              data=data, model=model, net=wrap_model(model, device, world_size, config.compile), optimizer=optimizer,
+              scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16), stopper=stopper, unfreezer=unfreezer,
+              total_steps=total_steps, num_epochs=math.ceil(total_steps / steps_per_epoch), memory_format=memory_format)
+    # END SOLUTION
+    log(f"data: {len(data.train_labels)} train / {len(data.val_labels)} val images, {len(data.class_names)} classes; "
+        f"device {device}, autocast {amp_dtype}, {world_size} process(es)")
+    return run
 
 
 # --------------------------------------------------------------------------- taskc_2 — the network
@@ -557,37 +627,6 @@ def wrap_model(model: nn.Module, device: torch.device, world_size: int, compile_
 
 
 # --------------------------------------------------------------------------- taskc_11 — the command line
-
-
-def start_run(config: Config, args) -> Run:
-    """Device and processes, data, model, optimiser, early stopping, unfreezing (given)."""
-    device, rank, world_size = setup_distributed(args.device)
-    torch.manual_seed(config.seed)
-    if device.type == "cpu" and args.threads:
-        torch.set_num_threads(args.threads)
-    data = build_data(config, args)
-    model = config.build_model(data.train_images, len(data.class_names))
-    if args.finetune_from:
-        log(f"fine-tuning: copied {load_backbone(model, Path(args.finetune_from))} tensors from {args.finetune_from}")
-    if device.type == "cuda":  # the uint8 training set (150 MB) fits on the GPU: augmentation runs there too
-        data.train_images, data.train_labels = data.train_images.to(device), data.train_labels.to(device)
-    memory_format = torch.channels_last if config.channels_last and device.type != "mps" else torch.contiguous_format
-    model = model.to(device, memory_format=memory_format)
-    steps_per_epoch = len(data.train_labels) // config.batch_size
-    if steps_per_epoch == 0:
-        raise SystemExit(f"error: --batch-size {config.batch_size} is larger than the {len(data.train_labels)} training images")
-    total_steps = min(max(1, round(config.epochs * steps_per_epoch)), config.max_steps or math.inf)
-    optimizer = config.build_optimizer(model, total_steps)  # before freezing: every parameter gets its group
-    amp_dtype = autocast_dtype(device, config.amp)
-    stopper = EarlyStopping(config.patience, mode="max") if len(data.val_labels) and config.patience else None
-    unfreezer = GradualUnfreezer(model, default_stages(model.network), config.unfreeze_every) if config.unfreeze_every else None
-    run = Run(config=config, out=Path(args.out), device=device, amp_dtype=amp_dtype, rank=rank, world_size=world_size,
-              data=data, model=model, net=wrap_model(model, device, world_size, config.compile), optimizer=optimizer,
-              scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16), stopper=stopper, unfreezer=unfreezer,
-              total_steps=total_steps, num_epochs=math.ceil(total_steps / steps_per_epoch), memory_format=memory_format)
-    log(f"data: {len(data.train_labels)} train / {len(data.val_labels)} val images, {len(data.class_names)} classes; "
-        f"device {device}, autocast {amp_dtype}, {world_size} process(es)")
-    return run
 
 
 def train(config: Config, args) -> dict:

@@ -13,6 +13,10 @@ and in a starter each body is one line at the marker's indentation:
 
         raise NotImplementedError("TODO(task1_2): Build a (N, C) tensor with ...")
 
+A block straight in a class body (a dataclass's fields) cannot be that line: it would run when the
+class is defined and stop the file importing. Its stub is an `__init__` that raises when the class
+is first used (`stub_lines`); the TODO then belongs to the class, not to the stub's `__init__`.
+
 `blocks()` reads the first form (a `Block` each), `todos()` the second; the scope finder
 (`enclosing_function`) names the function around a line, even in a file that does not parse.
 """
@@ -31,6 +35,8 @@ TODO_TEXT = re.compile(r"TODO\((?P<task>task\w+)\)")
 TODO_MESSAGE = re.compile(r"^(?:NotImplementedError: )?(?P<text>TODO\((?P<task>task\w+)\): .*)$", re.MULTILINE)
 # A starter's stub line, with either quote: raise NotImplementedError("TODO(task1_2): ...")
 TODO_RAISE = re.compile(r"""^(?P<indent>[ \t]*)raise NotImplementedError\((?P<quote>["'])(?P<text>TODO\((?P<task>task\w+)\): .*?)(?P=quote)\)""")
+# The first line of a class-body block's stub (after the indentation).
+CLASS_STUB = "def __init__(self, *args, **kwargs):  # a stub so that this file imports: replace these two lines"
 SIZE_NOTE = re.compile(r"^\s*#\s*size:\s*(?P<reason>\S.*)$")
 DEF_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:async\s+)?(?:def|class)\s+(?P<name>\w+)")
 
@@ -57,6 +63,15 @@ class Block:
     @property
     def todo_message(self) -> str:
         return f"TODO({self.task}): {self.todo}"
+
+    def stub_lines(self, lines: list[str]) -> list[str]:
+        """The starter's text for this block (`lines`: the solution file's lines): the raise, or in a
+        class body an `__init__` stub around it."""
+        raise_line = f"raise NotImplementedError({self.todo_message!r})\n"
+        definition = definition_line(lines, self.function) if self.function else None
+        if definition and lines[definition - 1].lstrip().startswith("class "):
+            return [f"{self.indent}{CLASS_STUB}\n", f"{self.indent}    {raise_line}"]
+        return [f"{self.indent}{raise_line}"]
 
     @property
     def code_lines(self) -> int:
@@ -128,8 +143,16 @@ def todos(text: str) -> list[Todo]:
     for number, line in enumerate(lines, start=1):
         match = TODO_RAISE.match(line)
         if match:
-            found.append(Todo(match["task"], number, match["text"], enclosing_function(lines, number)))
+            function = stub_class(lines, number) or enclosing_function(lines, number)
+            found.append(Todo(match["task"], number, match["text"], function))
     return found
+
+
+def stub_class(lines: list[str], lineno: int) -> str | None:
+    """The class whose body the learner writes, when 1-based `lineno` is the raise of a class-body stub."""
+    if 1 < lineno <= len(lines) and lines[lineno - 2].strip() == CLASS_STUB:
+        return (enclosing_function(lines, lineno) or "").rpartition(".")[0] or None
+    return None
 
 
 def file_todos(path: Path) -> list[Todo]:

@@ -70,7 +70,9 @@ def todo_line(error: BaseException, item) -> str:
     if where is None:
         return f"{message}\n    -> {pointer}"
     filename, line, function = where
-    return f"{message}\n    -> edit {function}() in {course.relative(filename)} (line {line}); {pointer}"
+    owner = markers.stub_class([text.rstrip("\n") for text in linecache.getlines(str(filename))], line)
+    target = f"the fields of class {owner}" if owner else f"{function}()"  # a class-body stub: the class, not its __init__
+    return f"{message}\n    -> edit {target} in {course.relative(filename)} (line {line}); {pointer}"
 
 
 def clip(text: str, width: int = 220) -> str:

@@ -7,6 +7,7 @@ on CIFAR-10) is the command-line contract's §9: `CIFAR10_DIR=DIR pytest -m cont
 """
 
 import argparse
+import dataclasses
 import errno
 import importlib
 import json
@@ -89,13 +90,13 @@ def test_the_capstone_uses_the_labs_reference_components(lab):
 
 @pytest.mark.instructor
 def test_learner_file_size_and_share():
-    """The learner's file stays readable: <= 650 lines, >= 25% of them written by the learner."""
+    """The learner's file stays readable: <= 720 lines, >= 25% of them written by the learner."""
     lines = (FOLDER / "solution.py").read_text().splitlines()
     found = markers.file_blocks(FOLDER / "solution.py")
     body, blocks = sum(len(block.body) for block in found), len(found)
     share = body / len(lines)
     print(f"\ncheckpoint_project/solution.py: {len(lines)} lines, {blocks} TODO blocks, {body} learner lines ({share:.1%})")
-    assert len(lines) <= 650, f"the learner's file has {len(lines)} lines (target <= 650)"
+    assert len(lines) <= 720, f"the learner's file has {len(lines)} lines (target <= 720)"
     assert share >= 0.25, f"the learner writes {share:.1%} of the file (target >= 25%)"
 
 
@@ -232,7 +233,7 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
     assert 125 <= value <= 130, f"a 16-bit mid-grey should read as ~128, got {value}"
 
 
-# --------------------------------------------------------------------------- taskc_1 — the data plan
+# --------------------------------------------------------------------------- taskc_1 — the run: its data and its state
 
 
 @pytest.mark.taskc_1
@@ -261,6 +262,68 @@ def test_build_data_keeps_only_the_chosen_classes_and_renumbers_them(lab, tmp_pa
 def test_val_size_zero_trains_on_every_image(lab, tmp_path):
     data = lab.build_data(tiny_config(lab, val_size=0), smoke_args(lab, tmp_path))
     assert len(data.train_labels) == 600 and len(data.val_labels) == 0, "--val-size 0: every image trains, none validates"
+
+
+# The run's fields the README lists ("The run's state"): built once by start_run, then changed by training.
+BUILT_ONCE = ("config", "out", "device", "amp_dtype", "rank", "world_size", "data", "model", "net", "optimizer", "scaler",
+              "stopper", "unfreezer", "total_steps", "num_epochs", "memory_format")
+FRESH = {"writer": None, "epoch": 0, "step": 0, "history": [], "train_seconds": 0.0, "stopped_early": False}
+
+
+def resnet_run(lab, out, **overrides):
+    """start_run on the smoke data (600 images) with models.py's ResNet: C.1's tests need no C.2 network."""
+    return lab.start_run(tiny_config(lab, arch="resnet", **overrides), smoke_args(lab, out))
+
+
+@pytest.mark.taskc_1
+def test_run_is_a_dataclass_of_the_readmes_fields(lab, tmp_path):
+    run = resnet_run(lab, tmp_path)
+    assert dataclasses.is_dataclass(lab.Run), "Run is a dataclass: put @dataclass(kw_only=True) above `class Run`"
+    fields = {f.name: f for f in dataclasses.fields(lab.Run)}
+    missing = [name for name in (*BUILT_ONCE, *FRESH) if name not in fields]
+    assert not missing, f"Run needs every field the README lists (the given code and the tests read them); missing: {missing}"
+    no_default = [name for name in FRESH
+                  if fields[name].default is dataclasses.MISSING and fields[name].default_factory is dataclasses.MISSING]
+    assert not no_default, f"what training changes starts at a default value in Run itself; no default: {no_default}"
+    assert isinstance(run, lab.Run) and isinstance(run.out, Path) and run.out == tmp_path, (
+        f"start_run returns a Run whose `out` is the run folder as a Path; got out={run.out!r}")
+    fresh = {name: getattr(run, name) for name in FRESH}
+    assert fresh == FRESH, f"a new run starts with {FRESH}; start_run's run has {fresh}"
+    other = resnet_run(lab, tmp_path)
+    run.history.append({"epoch": 1})
+    assert other.history == [], "every run needs its own history list (field(default_factory=list)), not one list they share"
+
+
+@pytest.mark.taskc_1
+@pytest.mark.parametrize("epochs, max_steps, expected", [(2.3, 0, (16, 3)), (2.3, 5, (5, 1)), (0.01, 0, (1, 1))])
+def test_start_run_counts_the_schedule_in_steps(lab, tmp_path, epochs, max_steps, expected):
+    run = resnet_run(lab, tmp_path, epochs=epochs, max_steps=max_steps)
+    assert (run.total_steps, run.num_epochs) == expected, (
+        f"500 training images in batches of 64 are 7 steps per epoch; --epochs {epochs}"
+        + (f" --max-steps {max_steps}" if max_steps else "") + f": expected (total_steps, num_epochs) = {expected}, "
+        f"got {(run.total_steps, run.num_epochs)} (README: round(epochs x steps per epoch), at least 1, cut to --max-steps; "
+        f"num_epochs counts the last, partial epoch too)")
+
+
+@pytest.mark.taskc_1
+def test_start_run_builds_what_the_config_asks_for(lab, tmp_path):
+    run = resnet_run(lab, tmp_path, patience=3)
+    assert isinstance(run.stopper, lab.EarlyStopping) and (run.stopper.patience, run.stopper.mode) == (3, "max"), (
+        "--patience 3: Lab 3's EarlyStopping(3, mode=\"max\"), on validation accuracy")
+    assert resnet_run(lab, tmp_path, val_size=0).stopper is None, "without validation images there is nothing to stop on: stopper None"
+    assert resnet_run(lab, tmp_path, patience=0).stopper is None, "--patience 0 turns early stopping off: stopper None"
+    assert run.net is run.model and run.unfreezer is None, "one process, no --compile, no --unfreeze-every: net is the model, no unfreezer"
+    assert next(run.model.parameters()).device == run.device
+    scalers = {amp: resnet_run(lab, tmp_path, amp=amp) for amp in ("off", "bf16", "fp16")}
+    enabled = {amp: one.scaler.is_enabled() for amp, one in scalers.items()}
+    assert enabled == {"off": False, "bf16": False, "fp16": True} and scalers["fp16"].amp_dtype == torch.float16, (
+        f"the GradScaler is enabled for fp16 autocast only (Lab 5); enabled per --amp: {enabled}")
+    frozen = resnet_run(lab, tmp_path, unfreeze_every=2)
+    assert isinstance(frozen.unfreezer, lab.GradualUnfreezer), "--unfreeze-every 2: Lab 6's GradualUnfreezer"
+    held = {id(p) for group in frozen.optimizer.param_groups for p in group["params"]}
+    missing = [name for name, p in frozen.model.named_parameters() if id(p) not in held]
+    assert not missing, (f"the optimiser lacks {len(missing)} parameters ({missing[:2]} ...): build it before the unfreezer, "
+                         f"which freezes every stage but the head, or those parameters never train once unfrozen")
 
 
 # --------------------------------------------------------------------------- taskc_2 — the network

@@ -66,6 +66,31 @@ def test_generator_records_a_hash_that_tells_edits_apart(tmp_path):
     assert lost == ["f() (task9_1): 1 line(s) of yours"], lost
 
 
+CLASS_SOURCE = (
+    "from dataclasses import dataclass\n\n\n"
+    "@dataclass(kw_only=True)\n"
+    "class State:\n"
+    '    """Doc."""\n\n'
+    "    # Hint: what changes starts at a default.\n"
+    "    # BEGIN SOLUTION(task9_2): Declare the fields.\n"
+    "    size: int\n"
+    "    step: int = 0\n"
+    "    # END SOLUTION\n"
+)
+
+
+def test_a_class_body_block_becomes_a_stub_that_imports_and_raises_when_used():
+    """A dataclass's fields are a class body: a bare raise there would stop the file importing."""
+    starter = make_starters.make_starter(CLASS_SOURCE, "lab9_example/solution.py")
+    assert "size: int" not in starter and "# Hint: what changes starts at a default." in starter
+    namespace = {}
+    exec(compile(starter, "starter.py", "exec"), namespace)  # the file imports
+    with pytest.raises(NotImplementedError, match=r"TODO\(task9_2\): Declare the fields\."):
+        namespace["State"](size=3)
+    (todo,) = make_starters.markers.todos(starter)
+    assert (todo.task, todo.function) == ("task9_2", "State"), "the TODO belongs to the class, not to the stub's __init__"
+
+
 @pytest.mark.parametrize(
     "source, problem",
     [

@@ -23,11 +23,14 @@ IGNORE = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache",
 
 
 def solve_in_starter(starter: Path, task: str):
-    """Put the reference body of the task's first block in place of its first TODO."""
-    body = next(block for block in markers.file_blocks(starter.with_name("solution.py")) if block.task == task).body
-    lines = starter.read_text().splitlines(keepends=True)
-    todo = next(todo for todo in markers.file_todos(starter) if todo.task == task)
-    lines[todo.line - 1 : todo.line] = [line + "\n" for line in body]
+    """Put the reference body of each of the task's blocks in place of its TODO (a class body's stub is two lines)."""
+    bodies = [block.body for block in markers.file_blocks(starter.with_name("solution.py")) if block.task == task]
+    text = starter.read_text()
+    lines, plain = text.splitlines(keepends=True), text.splitlines()
+    todos = [todo for todo in markers.file_todos(starter) if todo.task == task]
+    for todo, body in reversed(list(zip(todos, bodies))):
+        first = todo.line - 1 if markers.stub_class(plain, todo.line) else todo.line
+        lines[first - 1 : todo.line] = [line + "\n" for line in body]
     starter.write_text("".join(lines))
 
 

@@ -3,6 +3,64 @@ choice: each must pass every test of its task. Format: authoring/README.md ("Ans
 
 ANSWERS = [
     {
+        "task": "taskc_1",
+        "block": 2,
+        "name": "the run's fields in another order and types, with a field of the learner's own",
+        "why": "the README lists the names and which start at a default; order, annotations and extra fields are the learner's",
+        "body": """
+            # what training changes
+            step: int = 0
+            epoch: int = 0
+            history: list = field(default_factory=lambda: [])
+            train_seconds: float = 0
+            stopped_early: bool = False
+            writer: object = None
+            last_saved: str = ""  # my own: the file save_run wrote last
+            # what start_run builds
+            config: object
+            out: Path
+            data: object
+            model: nn.Module
+            net: nn.Module
+            optimizer: object
+            scaler: object
+            stopper: object
+            unfreezer: object
+            device: object
+            amp_dtype: object
+            memory_format: object
+            rank: int
+            world_size: int
+            total_steps: int
+            num_epochs: int
+        """,
+    },
+    {
+        "task": "taskc_1",
+        "block": 3,
+        "name": "the schedule counted with integer arithmetic and the parts built one by one",
+        "why": "rounding half up, ceiling division and if/else are the same schedule and the same parts",
+        "body": """
+            total_steps = max(1, int(config.epochs * steps_per_epoch + 0.5))
+            if config.max_steps:
+                total_steps = min(total_steps, config.max_steps)
+            num_epochs = -(-total_steps // steps_per_epoch)
+            optimizer = config.build_optimizer(model, total_steps)
+            unfreezer = None
+            if config.unfreeze_every:
+                unfreezer = GradualUnfreezer(model, default_stages(model.network), config.unfreeze_every)
+            stopper = None
+            if config.patience > 0 and data.val_labels.numel() > 0:
+                stopper = EarlyStopping(config.patience, mode="max")
+            amp_dtype = autocast_dtype(device, config.amp)
+            scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
+            parts = dict(config=config, out=Path(args.out), device=device, amp_dtype=amp_dtype, rank=rank, world_size=world_size,
+                         data=data, model=model, optimizer=optimizer, scaler=scaler, stopper=stopper, unfreezer=unfreezer,
+                         total_steps=total_steps, num_epochs=num_epochs, memory_format=memory_format)
+            run = Run(net=wrap_model(model, device, world_size, config.compile), **parts)
+        """,
+    },
+    {
         "task": "taskc_4",
         "name": "the count first in the list summed over the ranks",
         "why": "the README asks for sums and counts summed over the processes, in no particular order",

@@ -49,6 +49,71 @@ ANSWERS = [
             '''),
         ],
     },
+    {
+        "task": "taskc_1",
+        "block": 2,
+        "name": "history starts as None, not as an empty list",
+        "why": "fit appends a row per epoch: a run must start with an empty history of its own",
+        "mentions": "starts with",
+        "patch": [("history: list[dict] = field(default_factory=list)", "history: list[dict] | None = None")],
+    },
+    {
+        "task": "taskc_1",
+        "block": 3,
+        "name": "num_epochs from --epochs, not from the steps",
+        "why": "--epochs 2.3 is 16 steps of 7 per epoch: 3 epochs, the last partial; int(2.3) = 2 never takes the last 2 steps",
+        "mentions": "partial",
+        "patch": [("total_steps=total_steps, num_epochs=math.ceil(total_steps / steps_per_epoch), memory_format=memory_format)",
+                   "total_steps=total_steps, num_epochs=int(config.epochs), memory_format=memory_format)")],
+    },
+    {
+        "task": "taskc_1",
+        "block": 3,
+        "name": "--max-steps ignored",
+        "why": "--max-steps exists to cut a big config short for a quick check",
+        "mentions": "--max-steps",
+        "patch": [("total_steps = min(max(1, round(config.epochs * steps_per_epoch)), config.max_steps or math.inf)",
+                   "total_steps = max(1, round(config.epochs * steps_per_epoch))")],
+    },
+    {
+        "task": "taskc_1",
+        "block": 3,
+        "name": "the optimiser built after the unfreezer has frozen the backbone",
+        "why": "build_optimizer takes the trainable parameters: the frozen stages would never train once unfrozen",
+        "mentions": "before the unfreezer",
+        "patch": [
+            ("""
+                optimizer = config.build_optimizer(model, total_steps)
+                amp_dtype = autocast_dtype(device, config.amp)
+             """, """
+                amp_dtype = autocast_dtype(device, config.amp)
+             """),
+            ("""
+                unfreezer = GradualUnfreezer(model, default_stages(model.network), config.unfreeze_every) if config.unfreeze_every else None
+             """, """
+                unfreezer = GradualUnfreezer(model, default_stages(model.network), config.unfreeze_every) if config.unfreeze_every else None
+                optimizer = config.build_optimizer(model, total_steps)
+             """),
+        ],
+    },
+    {
+        "task": "taskc_1",
+        "block": 3,
+        "name": "early stopping even without validation images",
+        "why": "with --val-size 0 there is no accuracy to stop on: fit would feed the stopper NaN",
+        "mentions": "nothing to stop on",
+        "patch": [("stopper = EarlyStopping(config.patience, mode=\"max\") if len(data.val_labels) and config.patience else None",
+                   "stopper = EarlyStopping(config.patience, mode=\"max\") if config.patience else None")],
+    },
+    {
+        "task": "taskc_1",
+        "block": 3,
+        "name": "a GradScaler that is always on",
+        "why": "Lab 5: loss scaling is for fp16 only (bf16 and fp32 gradients do not underflow)",
+        "mentions": "fp16",
+        "patch": [("scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16), stopper=stopper, unfreezer=unfreezer,",
+                   "scaler=torch.amp.GradScaler(device.type), stopper=stopper, unfreezer=unfreezer,")],
+    },
     # ----------------------------------------------------------------------- taskc_2 the network
     {
         "task": "taskc_2",
