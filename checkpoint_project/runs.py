@@ -7,7 +7,6 @@
     refuse_training_folder  evaluate never overwrites a training run's metrics.json
     read_checkpoint_extra   the values train saved beside the weights (config, class names, ...)
     config_from_extra       the Config a checkpoint was trained with
-    config_for_resume       --resume keeps the saved config; a contradicting flag is an error
     load_backbone           --finetune-from: copy the backbone tensors that fit
     load_models             --checkpoint / --ensemble: the models, rebuilt from their saved configs
     sum_over_ranks, log     the two things every torchrun process needs
@@ -125,20 +124,6 @@ def config_from_extra(extra: dict, config_class):
     """The config_class instance a checkpoint was trained with (fields config_class lacks are ignored)."""
     known = {f.name for f in dataclasses.fields(config_class)}
     return config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in extra["config"].items() if k in known})
-
-
-def config_for_resume(path: Path, config_class, overrides: dict):
-    """--resume continues the saved run: its config, with only --epochs / --max-steps allowed to
-    change; any other flag that contradicts it is an error that names both values."""
-    extra = read_checkpoint_extra(path)
-    if extra.get("recipe", config_class.__name__) != config_class.__name__:
-        raise SystemExit(f"error: {path} was trained with {extra['recipe']}: resume it with the script that trained it")
-    saved = config_from_extra(extra, config_class)
-    for name, value in overrides.items():
-        if name not in ("epochs", "max_steps") and value != getattr(saved, name):
-            raise SystemExit(f"error: --{name.replace('_', '-')} {value} contradicts the resumed run's {getattr(saved, name)} "
-                             f"(a resumed run keeps its config; start a new --out to change it)")
-    return dataclasses.replace(saved, **overrides)
 
 
 def load_backbone(model: nn.Module, checkpoint: Path) -> int:

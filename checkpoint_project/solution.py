@@ -44,8 +44,9 @@ from checkpoint_project.data import load_image_files, load_split, make_synthetic
 from checkpoint_project.models import ARCHITECTURES, Classifier, conv_block, warm_up  # noqa: E402
 from checkpoint_project.options import build_parser  # noqa: E402
 from checkpoint_project.reports import confusion_figure, log_loss, per_class_rows, write_evaluation  # noqa: E402
-from checkpoint_project.runs import (Data, config_for_resume, config_from_extra, evaluation_images, load_backbone, load_models,  # noqa: E402
-                                     log, prepare_out_folder, refuse_training_folder, remove_previous_run, stop_if_not_finite, sum_over_ranks)
+from checkpoint_project.runs import (Data, config_from_extra, evaluation_images, load_backbone, load_models,  # noqa: E402
+                                     log, prepare_out_folder, read_checkpoint_extra, refuse_training_folder, remove_previous_run,
+                                     stop_if_not_finite, sum_over_ranks)
 from lab3_training_loop.solution import CheckpointError, EarlyStopping, load_checkpoint, save_checkpoint  # noqa: E402
 from lab4_data_loading.solution import random_crop_flip, stratified_split  # noqa: E402
 from lab5_gpu_mixed_precision.solution import amp_train_step, autocast_dtype, distributed_device, get_device  # noqa: E402
@@ -361,6 +362,24 @@ def resume(run: Run, path: Path) -> None:
     run.epoch, run.step, run.history = checkpoint["epoch"], extra["step"], extra["history"]
     run.train_seconds, run.stopped_early = extra["train_seconds"], extra["stopped_early"]
     log(f"resumed from {path} at epoch {run.epoch} (step {run.step})")
+    # END SOLUTION
+
+
+def config_for_resume(path: Path, config_class, overrides: dict):
+    """The config of `train --resume`: the saved run's, so that it continues the same run. `overrides` are the
+    flags given on the command line ({"epochs": 12}); only --epochs and --max-steps may change (a longer or
+    shorter schedule of the same run), and any other flag whose value differs from the saved one is an error."""
+    extra = read_checkpoint_extra(path)
+    if extra.get("recipe", config_class.__name__) != config_class.__name__:
+        raise SystemExit(f"error: {path} was trained with {extra['recipe']}: resume it with the script that trained it")
+    saved = config_from_extra(extra, config_class)
+    # A flag that repeats the saved value is fine. The error names the flag, the value asked for and the run's.
+    # BEGIN SOLUTION(taskc_5): Refuse a flag that contradicts the saved config in one line naming both values; return the saved config with the allowed flags applied.
+    for name, value in overrides.items():
+        if name not in ("epochs", "max_steps") and value != getattr(saved, name):
+            raise SystemExit(f"error: --{name.replace('_', '-')} {value} contradicts the resumed run's {getattr(saved, name)} "
+                             f"(a resumed run keeps its config; start a new --out to change it)")
+    return dataclasses.replace(saved, **overrides)
     # END SOLUTION
 
 

@@ -1,4 +1,4 @@
-# Starter file: written by authoring/make_starters.py from solution.py (text sha256 0e910afbd530ae62).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 3f5aa70299885911).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: assemble a complete CIFAR-10 training tool from the parts the labs built.
 
@@ -46,8 +46,9 @@ from checkpoint_project.data import load_image_files, load_split, make_synthetic
 from checkpoint_project.models import ARCHITECTURES, Classifier, conv_block, warm_up  # noqa: E402
 from checkpoint_project.options import build_parser  # noqa: E402
 from checkpoint_project.reports import confusion_figure, log_loss, per_class_rows, write_evaluation  # noqa: E402
-from checkpoint_project.runs import (Data, config_for_resume, config_from_extra, evaluation_images, load_backbone, load_models,  # noqa: E402
-                                     log, prepare_out_folder, refuse_training_folder, remove_previous_run, stop_if_not_finite, sum_over_ranks)
+from checkpoint_project.runs import (Data, config_from_extra, evaluation_images, load_backbone, load_models,  # noqa: E402
+                                     log, prepare_out_folder, read_checkpoint_extra, refuse_training_folder, remove_previous_run,
+                                     stop_if_not_finite, sum_over_ranks)
 from lab3_training_loop.solution import CheckpointError, EarlyStopping, load_checkpoint, save_checkpoint  # noqa: E402
 from lab4_data_loading.solution import random_crop_flip, stratified_split  # noqa: E402
 from lab5_gpu_mixed_precision.solution import amp_train_step, autocast_dtype, distributed_device, get_device  # noqa: E402
@@ -263,6 +264,18 @@ def resume(run: Run, path: Path) -> None:
     """Load a checkpoint written by save_run into the run: weights, optimiser, scaler, early
     stopping, counters and history (and the RNG states, which Lab 3's load_checkpoint restores)."""
     raise NotImplementedError("TODO(taskc_5): Load the checkpoint into the model and optimizer, then restore the rest of the run's state from its extra values.")
+
+
+def config_for_resume(path: Path, config_class, overrides: dict):
+    """The config of `train --resume`: the saved run's, so that it continues the same run. `overrides` are the
+    flags given on the command line ({"epochs": 12}); only --epochs and --max-steps may change (a longer or
+    shorter schedule of the same run), and any other flag whose value differs from the saved one is an error."""
+    extra = read_checkpoint_extra(path)
+    if extra.get("recipe", config_class.__name__) != config_class.__name__:
+        raise SystemExit(f"error: {path} was trained with {extra['recipe']}: resume it with the script that trained it")
+    saved = config_from_extra(extra, config_class)
+    # A flag that repeats the saved value is fine. The error names the flag, the value asked for and the run's.
+    raise NotImplementedError('TODO(taskc_5): Refuse a flag that contradicts the saved config in one line naming both values; return the saved config with the allowed flags applied.')
 
 
 # --------------------------------------------------------------------------- taskc_6 — the epoch loop

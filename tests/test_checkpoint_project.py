@@ -620,6 +620,27 @@ def test_the_checkpoint_holds_what_resume_and_evaluate_need(lab, tmp_path):
     assert any(m is not None for m in momentum), "resume restores the optimizer (its momentum buffers)"
 
 
+@pytest.mark.taskc_5
+def test_config_for_resume_keeps_the_saved_config(lab, tmp_path):
+    run = resnet_run(lab, tmp_path, seed=7, val_size=0, epochs=2)
+    run.epoch = 1
+    lab.save_run(run)
+    path, saved = tmp_path / "last.pt", run.config
+    assert lab.config_for_resume(path, lab.Config, {}) == saved, "with no flags, --resume runs the saved config"
+    longer = lab.config_for_resume(path, lab.Config, {"epochs": 5.0, "max_steps": 3, "seed": 7})
+    assert longer == lab.dataclasses.replace(saved, epochs=5.0, max_steps=3), (
+        f"--epochs and --max-steps change the resumed run's schedule (and --seed 7 repeats the saved value); got {longer}")
+    try:
+        got = lab.config_for_resume(path, lab.Config, {"epochs": 5.0, "seed": 3})
+    except SystemExit as error:
+        message = str(error)
+    else:
+        pytest.fail(f"--resume --seed 3 contradicts the saved seed 7, yet config_for_resume returned a config (seed {got.seed}): "
+                    f"a resumed run keeps its config, so end with one line naming --seed and both values")
+    assert "--seed" in message and "3" in message and "7" in message and "\n" not in message.strip(), (
+        f"--resume --seed 3 contradicts the saved seed 7: one line naming --seed and both values; got {message!r}")
+
+
 # --------------------------------------------------------------------------- taskc_6 — the epoch loop
 
 

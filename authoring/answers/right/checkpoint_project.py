@@ -3,6 +3,21 @@ choice: each must pass every test of its task. Format: authoring/README.md ("Ans
 
 ANSWERS = [
     {
+        "task": "taskc_5",
+        "block": 3,
+        "name": "the differences found by comparing the two configs as dicts, reported in other words",
+        "why": "the README asks for one line naming the flag and both values, in no set wording",
+        "body": """
+            asked = dataclasses.replace(saved, **overrides)
+            changed = {k: (v, dataclasses.asdict(asked)[k]) for k, v in dataclasses.asdict(saved).items()
+                       if v != dataclasses.asdict(asked)[k] and k not in {"epochs", "max_steps"}}
+            if changed:
+                name, (was, now) = next(iter(changed.items()))
+                raise SystemExit(f"error: this run was trained with --{name.replace('_', '-')} {was}; it cannot resume with {now}")
+            return asked
+        """,
+    },
+    {
         "task": "taskc_1",
         "block": 2,
         "name": "the run's fields in another order and types, with a field of the learner's own",

@@ -2,7 +2,7 @@
 can act on. Format: authoring/README.md ("Answer catalogues")."""
 
 ANSWERS = [
-    # ----------------------------------------------------------------------- taskc_1 build_data
+    # ----------------------------------------------------------------------- taskc_1 the run: data and state
     {
         "task": "taskc_1",
         "name": "a plain random split, not stratified",
@@ -452,6 +452,26 @@ ANSWERS = [
                 run.scaler.load_state_dict(checkpoint["extra"]["scaler"])
             '''),
         ],
+    },
+    {
+        "task": "taskc_5",
+        "block": 3,
+        "name": "--resume ignores every flag, --epochs too",
+        "why": "--resume --epochs 12 must lengthen the run, not silently keep its old schedule",
+        "mentions": "--epochs and --max-steps",
+        "body": """
+            return saved
+        """,
+    },
+    {
+        "task": "taskc_5",
+        "block": 3,
+        "name": "the command line's flags silently replace the saved config",
+        "why": "--resume --seed 3 would continue a seed-7 run with another data order: a different run, no longer exact",
+        "mentions": "contradicts",
+        "body": """
+            return dataclasses.replace(saved, **overrides)
+        """,
     },
     # ----------------------------------------------------------------------- taskc_6 the loop
     {
