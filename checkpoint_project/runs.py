@@ -2,7 +2,6 @@
 
     Data                    the images of a run (solution.py's build_data makes it; its Run holds them)
     evaluation_images       the images evaluate scores, labelled by the checkpoint's class names
-    prepare_out_folder      a fresh run never mixes with an old one; the folder is writable
     remove_previous_run     --overwrite: the old run goes once the new one has started
     refuse_training_folder  evaluate never overwrites a training run's metrics.json
     read_checkpoint_extra   the values train saved beside the weights (config, class names, ...)
@@ -51,28 +50,8 @@ def stop_if_not_finite(train_loss: float, epoch: int) -> None:
                          f"this epoch. Lower --lr (or use --amp off) and start again.")
 
 
-def prepare_out_folder(out: Path, resuming: bool, overwrite: bool) -> list[str]:
-    """Refuse a folder that holds another run unless --overwrite; check the folder is writable now,
-    not after an epoch of work; remove temporary files a killed run left. Returns what --overwrite
-    replaces: remove_previous_run removes it once the new run has started (a run that fails to start,
-    on a missing data folder say, loses nothing)."""
-    previous = [name for name in ("last.pt", "best.pt", "metrics.json", "tensorboard") if (out / name).exists()]
-    if previous and not resuming and not overwrite:
-        raise SystemExit(f"error: {out} already holds a run ({', '.join(previous)}): continue it with --resume, "
-                         f"pick a new --out, or pass --overwrite to replace it")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / ".write-test").write_text("ok")
-        (out / ".write-test").unlink()
-    except OSError as error:
-        raise SystemExit(f"error: cannot write to the run folder {out}: {error.strerror}") from None
-    for stale in out.glob(".*.pt.*.tmp"):  # Lab 3's save_checkpoint names its temporary files so
-        stale.unlink(missing_ok=True)
-    return previous if overwrite and not resuming else []
-
-
 def remove_previous_run(out: Path, names: list[str]) -> None:
-    """--overwrite: remove the previous run's files (prepare_out_folder's list)."""
+    """--overwrite: remove the previous run's files (solution.py's prepare_out_folder lists them)."""
     for name in names:
         shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink(missing_ok=True)
 

@@ -1,4 +1,4 @@
-# Starter file: written by authoring/make_starters.py from solution.py (text sha256 3f5aa70299885911).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 0399dcb3e22b69bf).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: assemble a complete CIFAR-10 training tool from the parts the labs built.
 
@@ -47,8 +47,8 @@ from checkpoint_project.models import ARCHITECTURES, Classifier, conv_block, war
 from checkpoint_project.options import build_parser  # noqa: E402
 from checkpoint_project.reports import confusion_figure, log_loss, per_class_rows, write_evaluation  # noqa: E402
 from checkpoint_project.runs import (Data, config_from_extra, evaluation_images, load_backbone, load_models,  # noqa: E402
-                                     log, prepare_out_folder, read_checkpoint_extra, refuse_training_folder, remove_previous_run,
-                                     stop_if_not_finite, sum_over_ranks)
+                                     log, read_checkpoint_extra, refuse_training_folder, remove_previous_run, stop_if_not_finite,
+                                     sum_over_ranks)
 from lab3_training_loop.solution import CheckpointError, EarlyStopping, load_checkpoint, save_checkpoint  # noqa: E402
 from lab4_data_loading.solution import random_crop_flip, stratified_split  # noqa: E402
 from lab5_gpu_mixed_precision.solution import amp_train_step, autocast_dtype, distributed_device, get_device  # noqa: E402
@@ -442,6 +442,18 @@ def wrap_model(model: nn.Module, device: torch.device, world_size: int, compile_
 
 
 # --------------------------------------------------------------------------- taskc_11 — the command line
+
+
+def prepare_out_folder(out: Path, resuming: bool, overwrite: bool) -> list[str]:
+    """Before any work: refuse a folder that holds another run unless resuming or --overwrite, and make sure
+    the folder can be written now, not after an epoch of training. Returns what --overwrite replaces:
+    remove_previous_run removes it once the new run has started (a run that fails to start loses nothing)."""
+    previous = [name for name in ("last.pt", "best.pt", "metrics.json", "tensorboard") if (out / name).exists()]
+    # Each refusal is one line that names the folder and the way out (README, "Task C.11").
+    raise NotImplementedError('TODO(taskc_11): Refuse a folder that holds a run unless resuming or overwriting; create the folder and prove it writable, or stop in one line.')
+    for stale in out.glob(".*.pt.*.tmp"):  # Lab 3's save_checkpoint names its temporary files so: a killed run's are left
+        stale.unlink(missing_ok=True)
+    return previous if overwrite and not resuming else []
 
 
 def train(config: Config, args) -> dict:

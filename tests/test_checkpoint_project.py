@@ -90,13 +90,13 @@ def test_the_capstone_uses_the_labs_reference_components(lab):
 
 @pytest.mark.instructor
 def test_learner_file_size_and_share():
-    """The learner's file stays readable: <= 720 lines, >= 25% of them written by the learner."""
+    """The learner's file stays readable: <= 760 lines, >= 25% of them written by the learner."""
     lines = (FOLDER / "solution.py").read_text().splitlines()
     found = markers.file_blocks(FOLDER / "solution.py")
     body, blocks = sum(len(block.body) for block in found), len(found)
     share = body / len(lines)
     print(f"\ncheckpoint_project/solution.py: {len(lines)} lines, {blocks} TODO blocks, {body} learner lines ({share:.1%})")
-    assert len(lines) <= 720, f"the learner's file has {len(lines)} lines (target <= 720)"
+    assert len(lines) <= 760, f"the learner's file has {len(lines)} lines (target <= 760)"
     assert share >= 0.25, f"the learner writes {share:.1%} of the file (target >= 25%)"
 
 
@@ -980,7 +980,11 @@ def test_train_command_writes_a_run_folder_and_resumes(lab, tmp_path):
         assert (tmp_path / name).exists(), f"train should write {name} into --out"
     assert json.loads((tmp_path / "metrics.json").read_text()).get("history") == first["history"], (
         "metrics.json is written after training and holds the run's history")
-    resumed = smoke_train(lab, tmp_path, "--resume", "--epochs", "3")
+    try:
+        resumed = smoke_train(lab, tmp_path, "--resume", "--epochs", "3")
+    except SystemExit as error:
+        pytest.fail(f"train --resume stopped in its own run folder ({error}): prepare_out_folder refuses a folder that "
+                    f"holds a run only for a fresh train; --resume continues the run that is there")
     assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3], f"--resume --epochs 3 continues at epoch 3: {resumed['history']}"
     assert [h["train_loss"] for h in resumed["history"][:2]] == [h["train_loss"] for h in first["history"]], (
         "--resume continues the saved run: its first two epochs are the first run's, not new ones")
@@ -1040,6 +1044,79 @@ def test_resume_with_another_width_names_the_difference(lab, tmp_path):
         f"one line naming --widths, the value asked for and the run's; got: {message!r}")
 
 
+def train_refusal(lab, out, *extra) -> str:
+    """The one-line message of a train command that must stop (a learner-readable failure if it does not)."""
+    try:
+        smoke_train(lab, out, *extra)
+    except SystemExit as error:
+        message = str(error)
+    else:
+        pytest.fail(f"train {' '.join(map(str, extra))} into {out} should have stopped with one line (SystemExit): "
+                    f"prepare_out_folder refuses a folder that holds a run, and one it cannot write")
+    assert message.startswith("error:") and "\n" not in message.strip() and str(out) in message, (
+        f"one line starting 'error:' that names the folder {out}; got {message!r}")
+    return message
+
+
+@pytest.mark.taskc_11
+def test_outputs_never_replace_other_runs(lab, tmp_path):
+    smoke_train(lab, tmp_path / "run", "--epochs", 1)
+    message = train_refusal(lab, tmp_path / "run", "--epochs", 1)
+    assert "--resume" in message and "--overwrite" in message, f"the refusal names the ways out, --resume and --overwrite: {message!r}"
+    with pytest.raises(SystemExit, match="training run folder"):
+        lab.main(["evaluate", "--smoke", "--checkpoint", str(tmp_path / "run" / "last.pt"), "--out", str(tmp_path / "run")])
+    assert "history" in json.loads((tmp_path / "run" / "metrics.json").read_text()), "the training metrics.json is intact"
+    (tmp_path / "run" / ".last.pt.999.tmp").write_bytes(b"left by a killed run")
+    saved = (tmp_path / "run" / "last.pt").read_bytes()
+    with pytest.raises(SystemExit, match="larger than"):
+        smoke_train(lab, tmp_path / "run", "--epochs", 1, "--overwrite", "--batch-size", 100000)
+    assert (tmp_path / "run" / "last.pt").read_bytes() == saved, "--overwrite keeps the old run until the new one has started"
+    smoke_train(lab, tmp_path / "run", "--epochs", 1, "--overwrite")
+    assert not list((tmp_path / "run").glob("*.tmp")), "stale temporary files of a killed run are removed at start"
+
+
+def refuse_writes_inside(monkeypatch, folder: Path):
+    """Every way of creating a file or folder inside `folder` fails as in a read-only folder (root ignores
+    permission bits, so it is simulated below the level any implementation calls)."""
+    import builtins
+    import io
+
+    def inside(path) -> bool:
+        try:
+            return Path(os.fsdecode(path)).resolve().parent.is_relative_to(folder.resolve())
+        except (TypeError, ValueError):
+            return False
+
+    def refusing(real, writes=lambda *args, **kwargs: True):
+        def call(path, *args, **kwargs):
+            if inside(path) and writes(*args, **kwargs):
+                raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
+            return real(path, *args, **kwargs)
+        return call
+
+    opens_to_write = lambda mode="r", *args, **kwargs: any(c in str(mode) for c in "wax+")  # noqa: E731
+    os_write = lambda flags, *args, **kwargs: bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))  # noqa: E731
+    for module, name, writes in ((builtins, "open", opens_to_write), (io, "open", opens_to_write), (os, "open", os_write),
+                                 (os, "mkdir", lambda *args, **kwargs: True)):
+        monkeypatch.setattr(module, name, refusing(getattr(module, name), writes))
+
+
+@pytest.mark.taskc_11
+@pytest.mark.parametrize("blocked", ["a file where the folder should be", "a read-only folder"])
+def test_an_unwritable_run_folder_fails_before_training(lab, tmp_path, monkeypatch, blocked):
+    """Issue 15 #13: checked at start, not after an epoch of work."""
+    out = tmp_path / "run"
+    if blocked == "a file where the folder should be":
+        (tmp_path / "file").write_text("not a folder")
+        out = tmp_path / "file" / "run"
+    else:
+        out.mkdir()
+        refuse_writes_inside(monkeypatch, out)
+    monkeypatch.setattr(lab, "start_run", lambda *args: pytest.fail(
+        f"{blocked}: train went on to start the run; prepare_out_folder must find that it cannot write there, before any work"))
+    train_refusal(lab, out, "--epochs", 1)
+
+
 @pytest.mark.taskc_11
 def test_torchrun_two_cpu_processes(child_lab_path, tmp_path):
     lab_path = child_lab_path
@@ -1081,46 +1158,6 @@ def test_bad_options_are_one_line_errors(lab, flags, capsys):
     message = capsys.readouterr().err.strip().splitlines()
     assert len(message) == 1 and "error:" in message[0] and flags[0] in message[0], (
         f"{flags}: one line naming the option (no usage block before it); got {message}")
-
-
-def test_outputs_never_replace_other_runs(lab, tmp_path):
-    smoke_train(lab, tmp_path / "run", "--epochs", 1)
-    with pytest.raises(SystemExit, match="--resume"):
-        smoke_train(lab, tmp_path / "run", "--epochs", 1)
-    with pytest.raises(SystemExit, match="training run folder"):
-        lab.main(["evaluate", "--smoke", "--checkpoint", str(tmp_path / "run" / "last.pt"), "--out", str(tmp_path / "run")])
-    assert "history" in json.loads((tmp_path / "run" / "metrics.json").read_text()), "the training metrics.json is intact"
-    (tmp_path / "run" / ".last.pt.999.tmp").write_bytes(b"left by a killed run")
-    saved = (tmp_path / "run" / "last.pt").read_bytes()
-    with pytest.raises(SystemExit, match="larger than"):
-        smoke_train(lab, tmp_path / "run", "--epochs", 1, "--overwrite", "--batch-size", 100000)
-    assert (tmp_path / "run" / "last.pt").read_bytes() == saved, "--overwrite keeps the old run until the new one has started"
-    smoke_train(lab, tmp_path / "run", "--epochs", 1, "--overwrite")
-    assert not list((tmp_path / "run").glob("*.tmp")), "stale temporary files of a killed run are removed at start"
-
-
-@pytest.mark.parametrize("blocked", ["a file where the folder should be", "a read-only folder"])
-def test_an_unwritable_run_folder_fails_before_training(lab, tmp_path, monkeypatch, blocked):
-    """Issue 15 #13: checked at start, not after an epoch of work (root ignores permission bits, so the
-    read-only folder is simulated)."""
-    out = tmp_path / "run"
-    if blocked == "a file where the folder should be":
-        (tmp_path / "file").write_text("not a folder")
-        out = tmp_path / "file" / "run"
-    else:
-        real_write_text = Path.write_text
-
-        def read_only(self, *args, **kwargs):
-            if self.parent == out:
-                raise PermissionError(errno.EACCES, "Permission denied", str(self))
-            return real_write_text(self, *args, **kwargs)
-
-        monkeypatch.setattr(Path, "write_text", read_only)
-    monkeypatch.setattr(lab, "start_run", lambda *args: pytest.fail("the folder is checked before any work starts"))
-    with pytest.raises(SystemExit) as error:
-        smoke_train(lab, out, "--epochs", 1)
-    message = str(error.value)
-    assert message.startswith("error: cannot write to the run folder") and str(out) in message, message
 
 
 def test_a_run_without_a_validation_split_prints_no_nan(lab, tmp_path, capsys):

@@ -3,6 +3,25 @@ choice: each must pass every test of its task. Format: authoring/README.md ("Ans
 
 ANSWERS = [
     {
+        "task": "taskc_11",
+        "block": 1,
+        "name": "writability proved with a temporary file, the refusal in other words",
+        "why": "how the folder is tested and how the line is worded are the learner's; it names the folder and the ways out",
+        "body": """
+            import tempfile
+
+            if previous and not (resuming or overwrite):
+                raise SystemExit(f"error: the run folder {out} is in use ({len(previous)} files of an earlier run); "
+                                 f"use --resume to continue that run or --overwrite to start over")
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=out):
+                    pass
+            except OSError as error:
+                raise SystemExit(f"error: {out} is not a folder I can write to ({error})") from None
+        """,
+    },
+    {
         "task": "taskc_5",
         "block": 3,
         "name": "the differences found by comparing the two configs as dicts, reported in other words",
@@ -317,7 +336,7 @@ ANSWERS = [
     },
     {
         "task": "taskc_11",
-        "block": 1,
+        "block": 2,
         "name": "the 'already stopped' case decided once, metrics filled key by key, json.dump to a file",
         "body": """
             if args.resume:
@@ -343,7 +362,7 @@ ANSWERS = [
     },
     {
         "task": "taskc_11",
-        "block": 2,
+        "block": 3,
         "name": "overrides filtered from vars(args); an if/else dispatch; one except clause per error kind",
         "body": """
             try:

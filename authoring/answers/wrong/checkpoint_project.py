@@ -953,6 +953,38 @@ ANSWERS = [
     # ----------------------------------------------------------------------- taskc_11 the command line
     {
         "task": "taskc_11",
+        "block": 1,
+        "name": "train goes into a folder that holds a run",
+        "why": "a second train with the same --out would overwrite last.pt and best.pt of a finished run",
+        "mentions": "refuses a folder that holds a run",
+        "patch": [("""
+            if previous and not resuming and not overwrite:
+                raise SystemExit(f"error: {out} already holds a run ({', '.join(previous)}): continue it with --resume, "
+                                 f"pick a new --out, or pass --overwrite to replace it")
+        """, "")],
+    },
+    {
+        "task": "taskc_11",
+        "block": 1,
+        "name": "the folder is created but never proved writable",
+        "why": "a read-only folder is then found only when the first checkpoint is saved, an epoch of work later",
+        "mentions": "cannot write there",
+        "patch": [("""
+                (out / ".write-test").write_text("ok")
+                (out / ".write-test").unlink()
+        """, "")],
+    },
+    {
+        "task": "taskc_11",
+        "block": 1,
+        "name": "refuses the folder even when resuming",
+        "why": "--resume continues the run in that very folder",
+        "mentions": "only for a fresh train",
+        "patch": [("if previous and not resuming and not overwrite:", "if previous and not overwrite:")],
+    },
+    {
+        "task": "taskc_11",
+        "block": 2,
         "name": "--resume never calls resume",
         "why": "the run then starts again from epoch 1",
         "mentions": "first run",
@@ -976,6 +1008,7 @@ ANSWERS = [
     },
     {
         "task": "taskc_11",
+        "block": 2,
         "name": "writes metrics.json before training",
         "why": "the file must hold the run's history",
         "patch": [
@@ -1005,7 +1038,7 @@ ANSWERS = [
     },
     {
         "task": "taskc_11",
-        "block": 2,
+        "block": 3,
         "name": "--resume takes the command line's config",
         "why": "a resumed run keeps its saved config (seed, validation split, ...)",
         "mentions": "checkpoint's config",
@@ -1027,7 +1060,7 @@ ANSWERS = [
     },
     {
         "task": "taskc_11",
-        "block": 2,
+        "block": 3,
         "name": "lets checkpoint errors through as tracebacks",
         "why": "a bad file is the user's to fix: one line that names it",
         "mentions": "ends in a traceback",
@@ -1058,7 +1091,7 @@ ANSWERS = [
     },
     {
         "task": "taskc_11",
-        "block": 2,
+        "block": 3,
         "name": "turns only CheckpointError into one line",
         "why": "a missing file or a failed save (a full disk) is the user's to fix too: one line that names the file",
         "mentions": "traceback",
