@@ -639,6 +639,11 @@ def test_config_for_resume_keeps_the_saved_config(lab, tmp_path):
                     f"a resumed run keeps its config, so end with one line naming --seed and both values")
     assert "--seed" in message and "3" in message and "7" in message and "\n" not in message.strip(), (
         f"--resume --seed 3 contradicts the saved seed 7: one line naming --seed and both values; got {message!r}")
+    with pytest.raises(SystemExit) as error:
+        lab.config_for_resume(path, lab.Config, {"widths": (16, 32, 32)})
+    message = str(error.value)
+    assert "--widths" in message and re.search(r"16\W+32\W+32", message) and re.search(r"8\W+16\W+16", message), (
+        f"--resume --widths 16,32,32 contradicts the saved 8,16,16: name --widths and both values (any format); got {message!r}")
 
 
 # --------------------------------------------------------------------------- taskc_6 — the epoch loop
@@ -1040,8 +1045,10 @@ def test_resume_with_another_width_names_the_difference(lab, tmp_path):
     with pytest.raises(SystemExit) as error:
         smoke_train(lab, tmp_path, "--resume", "--widths", "16,32,32", "--epochs", 2)
     message = str(error.value)
-    assert "\n" not in message.strip() and "--widths" in message and "16, 32, 32" in message and "8, 16, 16" in message, (
-        f"one line naming --widths, the value asked for and the run's; got: {message!r}")
+    values = [re.search(r"16\W+32\W+32", message), re.search(r"8\W+16\W+16", message)]
+    assert "\n" not in message.strip() and "--widths" in message and all(values), (
+        f"one line naming --widths, the value asked for (16,32,32) and the run's (8,16,16): C.5's config_for_resume makes it; "
+        f"got: {message!r}")
 
 
 def train_refusal(lab, out, *extra) -> str:
@@ -1087,9 +1094,15 @@ def refuse_writes_inside(monkeypatch, folder: Path):
         except (TypeError, ValueError):
             return False
 
-    def refusing(real, writes=lambda *args, **kwargs: True):
+    def in_folder(path) -> bool:  # the folder itself: a write-open of it is Linux's O_TMPFILE (tempfile.TemporaryFile)
+        try:
+            return Path(os.fsdecode(path)).resolve() == folder.resolve()
+        except (TypeError, ValueError):
+            return False
+
+    def refusing(real, writes, itself=False):
         def call(path, *args, **kwargs):
-            if inside(path) and writes(*args, **kwargs):
+            if (inside(path) or (itself and in_folder(path))) and writes(*args, **kwargs):
                 raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
             return real(path, *args, **kwargs)
         return call
@@ -1098,7 +1111,10 @@ def refuse_writes_inside(monkeypatch, folder: Path):
     os_write = lambda flags, *args, **kwargs: bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))  # noqa: E731
     for module, name, writes in ((builtins, "open", opens_to_write), (io, "open", opens_to_write), (os, "open", os_write),
                                  (os, "mkdir", lambda *args, **kwargs: True)):
-        monkeypatch.setattr(module, name, refusing(getattr(module, name), writes))
+        monkeypatch.setattr(module, name, refusing(getattr(module, name), writes, itself=name == "open"))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, *args, **kwargs: False if (mode & os.W_OK and (
+        inside(path) or in_folder(path))) else real_access(path, mode, *args, **kwargs))
 
 
 @pytest.mark.taskc_11

@@ -3,6 +3,42 @@ choice: each must pass every test of its task. Format: authoring/README.md ("Ans
 
 ANSWERS = [
     {
+        "task": "taskc_5",
+        "block": 3,
+        "name": "values shown as typed on the command line (16,32,32), only the schedule's flags applied",
+        "why": "the README asks for the flag and both values in any format; a flag equal to the saved value changes nothing",
+        "body": """
+            def shown(value):
+                return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+            for name, wanted in overrides.items():
+                kept = getattr(saved, name)
+                if name not in ("epochs", "max_steps") and tuple(np.atleast_1d(wanted)) != tuple(np.atleast_1d(kept)):
+                    flag = "--" + name.replace("_", "-")
+                    raise SystemExit(f"error: cannot resume {path} with {flag} {shown(wanted)}: it was trained with {flag} {shown(kept)}")
+            schedule = {name: value for name, value in overrides.items() if name in ("epochs", "max_steps")}
+            return dataclasses.replace(saved, **schedule)
+        """,
+    },
+    {
+        "task": "taskc_11",
+        "block": 1,
+        "name": "writability proved with tempfile.TemporaryFile (O_TMPFILE on Linux)",
+        "why": "an unnamed temporary file is a real write into the folder, as good a proof as a named one",
+        "body": """
+            import tempfile
+
+            if previous and not resuming and not overwrite:
+                raise SystemExit(f"error: {out} holds a run: --resume continues it, --overwrite replaces it")
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryFile(dir=out) as probe:
+                    probe.write(b"x")
+            except OSError as error:
+                raise SystemExit(f"error: cannot write into {out} ({error.strerror or error})") from None
+        """,
+    },
+    {
         "task": "taskc_11",
         "block": 1,
         "name": "writability proved with a temporary file, the refusal in other words",
