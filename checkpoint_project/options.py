@@ -71,7 +71,8 @@ FIELD_PARSERS = {
     "whiten_eps": {"type": positive_float}, "flip": {"choices": ["alternate", "random", "none"]},
     "tta": {"type": int, "choices": [0, 1, 2]}, "amp": {"choices": list(AMP_CHOICES)},
     "classes": {"type": int_list(minimum=0, min_items=2, distinct=True)}, "lr_start": {"type": fraction}, "lr_end": {"type": fraction},
-    "whiten_bias_epochs": {"type": non_negative_float},
+    "whiten_bias_epochs": {"type": non_negative_float}, "low_res_size": {"type": number(int, 4, 32)},
+    "low_res_fraction": {"type": fraction},
 }
 
 

@@ -1,4 +1,4 @@
-# Starter file: written by authoring/make_starters.py from solution.py (text sha256 0399dcb3e22b69bf).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 daedcf700dc189dc).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: assemble a complete CIFAR-10 training tool from the parts the labs built.
 
@@ -75,6 +75,8 @@ class Config:
     logit_scale: float = 0.125  # keeps the initial logits small, so the softmax starts soft
     translate: int = 2  # random translation in pixels (zero padding, Lab 4's random_crop_flip)
     flip: str = "alternate"  # "alternate": each image flipped every other epoch; "random"; "none"
+    low_res_fraction: float = 0.0  # progressive resizing: this fraction of the epochs, the first, on images scaled down
+    low_res_size: int = 24  # pixels (a 32x32 image at 24x24 costs ~0.57 of a step; RESULTS.md)
     tta: int = 2  # test-time augmentation: 0 none, 1 +flip, 2 +flip +translate
     val_size: int = 2500  # stratified validation images held out of the training set (0: none)
     patience: int = 4  # early stopping: epochs without improvement before stopping (0: off)
@@ -225,9 +227,10 @@ def run_epoch(run: Run, epoch: int) -> float:
     dtype = run.amp_dtype or torch.float32
     scaler = run.scaler if run.scaler.is_enabled() else None
     losses = []
-    # Each batch: the schedule's LR, a batched augmentation (Lab 4) with this epoch's flips, one
-    # mixed-precision step (Lab 5). Stop at total_steps even mid-epoch. Never call .item() per step.
-    raise NotImplementedError("TODO(taskc_3): For each of this rank's batches (up to total_steps): set the LR, augment, take one AMP step, count it.")
+    # Each batch: the schedule's LR, a batched augmentation (Lab 4) with this epoch's flips, in the first
+    # low_res_fraction of the epochs the whole image scaled down (not cropped), one mixed-precision step (Lab 5).
+    # Stop at total_steps even mid-epoch. Never call .item() per step.
+    raise NotImplementedError("TODO(taskc_3): For each of this rank's batches (up to total_steps): set the LR, augment (and scale down early on), take one AMP step, count it.")
     return sum_over_ranks([torch.stack(losses).float().mean().item()], run.device)[0] / run.world_size
 
 

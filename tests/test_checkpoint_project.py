@@ -19,6 +19,7 @@ import sys
 import urllib.error
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -513,6 +514,33 @@ def test_run_epoch_stops_at_max_steps_and_uses_the_labs_augmentation(lab, tmp_pa
     assert run.step == 3, f"--max-steps 3 stops the epoch after 3 steps; took {run.step}"
     assert calls and all(c == (64, 2, True) for c in calls), (
         f"augment each batch with Lab 4's random_crop_flip(images, config.translate, generator, flip=flip_mask(...)); calls: {calls}")
+
+
+@pytest.mark.taskc_3
+def test_the_first_low_res_epochs_train_on_scaled_down_images(lab, tmp_path):
+    config = tiny_config(lab, epochs=5, low_res_fraction=0.4, low_res_size=20, translate=0)
+    run = lab.start_run(config, smoke_args(lab, tmp_path))
+    run.data.train_images.zero_()
+    for edge in (np.s_[..., :4, :], np.s_[..., -4:, :], np.s_[..., :, :4], np.s_[..., :, -4:]):
+        run.data.train_images[edge] = 255  # every image a white frame, 4 pixels wide, around black
+    inputs = []
+    run.model.register_forward_pre_hook(lambda module, args: inputs.append(args[0].detach().float().cpu()))
+    seen = {}
+    for epoch in range(3):
+        inputs.clear()
+        lab.run_epoch(run, epoch)
+        seen[epoch] = sorted({tuple(batch.shape[-2:]) for batch in inputs})
+    assert seen == {0: [(20, 20)], 1: [(20, 20)], 2: [(32, 32)]}, (
+        f"--epochs 5 --low-res-fraction 0.4 --low-res-size 20: the first 2 epochs (0 and 1) train on 20x20 images, "
+        f"epoch 2 on 32x32; the model saw {seen}")
+    lab.run_epoch(run, 0)
+    images = inputs[-1]
+    middle = slice(7, -7)  # the middle of each edge: a corner belongs to two edges
+    rims = [images[..., :3, middle], images[..., -3:, middle], images[..., middle, :3], images[..., middle, -3:]]
+    framed = torch.stack([rim.amax(dim=(1, 2, 3)) > 100 for rim in rims]).all(0)
+    assert framed.all(), (
+        f"the low-resolution images must be the whole image scaled down (F.interpolate), not a crop of it: of "
+        f"{len(framed)} images drawn with a white frame, {int((~framed).sum())} lost part of the frame")
 
 
 @pytest.mark.taskc_3

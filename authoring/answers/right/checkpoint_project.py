@@ -3,6 +3,15 @@ choice: each must pass every test of its task. Format: authoring/README.md ("Ans
 
 ANSWERS = [
     {
+        "task": "taskc_3",
+        "block": 3,
+        "name": "the low-resolution images from torchvision's transforms.v2 resize",
+        "why": "any resize of the whole image is right; v2.functional.resize works on a batch",
+        "patch": [("images = F.interpolate(images, size=config.low_res_size, mode=\"bilinear\", antialias=True)",
+                   "from torchvision.transforms.v2.functional import resize\n"
+                   "images = resize(images, [config.low_res_size] * 2, antialias=True)")],
+    },
+    {
         "task": "taskc_5",
         "block": 3,
         "name": "values shown as typed on the command line (16,32,32), only the schedule's flags applied",

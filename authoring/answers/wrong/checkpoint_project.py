@@ -283,16 +283,6 @@ ANSWERS = [
             ''', '''
                 for batch in batches:
             '''),
-            ('''
-                images = data.train_images[batch.to(data.train_images.device)]
-                images = random_crop_flip(images, config.translate, generator, flip=flips)
-                images = images.to(run.device, non_blocking=True).float().contiguous(memory_format=run.memory_format)
-                labels = data.train_labels[batch.to(data.train_labels.device)].to(run.device, non_blocking=True)
-            ''', '''
-                images = random_crop_flip(data.train_images[batch], config.translate, generator, flip=flips)
-                images = images.to(run.device).float().contiguous(memory_format=run.memory_format)
-                labels = data.train_labels[batch].to(run.device)
-            '''),
         ],
     },
     {
@@ -307,17 +297,24 @@ ANSWERS = [
             ''', '''
 
             '''),
-            ('''
-                images = data.train_images[batch.to(data.train_images.device)]
-                images = random_crop_flip(images, config.translate, generator, flip=flips)
-                images = images.to(run.device, non_blocking=True).float().contiguous(memory_format=run.memory_format)
-                labels = data.train_labels[batch.to(data.train_labels.device)].to(run.device, non_blocking=True)
-            ''', '''
-                images = random_crop_flip(data.train_images[batch], config.translate, generator, flip=flips)
-                images = images.to(run.device).float().contiguous(memory_format=run.memory_format)
-                labels = data.train_labels[batch].to(run.device)
-            '''),
         ],
+    },
+    {
+        "task": "taskc_3",
+        "block": 3,
+        "name": "one low-resolution epoch too many",
+        "why": "epochs count from 0: the first 40% of 5 epochs are epochs 0 and 1",
+        "mentions": "epoch 2 on 32x32",
+        "patch": [("if epoch < config.low_res_fraction * config.epochs:", "if epoch <= config.low_res_fraction * config.epochs:")],
+    },
+    {
+        "task": "taskc_3",
+        "block": 3,
+        "name": "crops a low_res_size square instead of scaling the image down",
+        "why": "a crop keeps the scale and throws away the edges; at 24 of 32 pixels it loses 44% of every image",
+        "mentions": "scaled down",
+        "patch": [("images = F.interpolate(images, size=config.low_res_size, mode=\"bilinear\", antialias=True)",
+                   "images = images[..., : config.low_res_size, : config.low_res_size]")],
     },
     # ----------------------------------------------------------------------- taskc_4 sharded validation
     {
