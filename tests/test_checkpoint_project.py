@@ -706,6 +706,18 @@ def test_fit_records_saves_and_stops_early(lab, tmp_path, monkeypatch):
 
 
 @pytest.mark.taskc_6
+def test_early_stopping_judges_full_size_epochs_only(lab, tmp_path, monkeypatch):
+    fake_validation(lab, monkeypatch, [0.5, 0.3, 0.2, 0.6, 0.7])
+    run = direct_run(lab, tmp_path, epochs=5, patience=1, low_res_fraction=0.5, low_res_size=16)
+    epochs = [h["epoch"] for h in run.history]
+    assert epochs == [1, 2, 3, 4, 5] and not run.stopped_early, (
+        f"--low-res-fraction 0.5 of 5 epochs: epochs 1-3 train on small images and are validated at full size, so their "
+        f"accuracy says little; early stopping judges full-size epochs only (config.low_res_epoch). With --patience 1 the "
+        f"run stopped after epochs {epochs}")
+    assert epoch_of(tmp_path / "best.pt") == 5, "best.pt: the best full-size epoch (5)"
+
+
+@pytest.mark.taskc_6
 def test_fit_without_validation_trains_every_epoch_and_writes_no_best(lab, tmp_path):
     run = direct_run(lab, tmp_path, epochs=2, val_size=0)
     assert [h["epoch"] for h in run.history] == [1, 2] and run.step == 2 * (600 // 64), "every epoch, every step"

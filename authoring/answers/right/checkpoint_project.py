@@ -320,7 +320,7 @@ ANSWERS = [
                 record = dict(epoch=epoch, step=run.step, train_loss=train_loss, val_loss=val["loss"],
                               val_accuracy=val["accuracy"], seconds=seconds)
                 run.history.append(record)
-                if run.stopper is not None:
+                if run.stopper is not None and not run.config.low_res_epoch(epoch):
                     run.stopped_early = run.stopper.step(val["accuracy"])
                 log_epoch(run, record)
                 save_run(run)

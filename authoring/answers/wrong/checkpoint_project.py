@@ -302,10 +302,10 @@ ANSWERS = [
     {
         "task": "taskc_3",
         "block": 3,
-        "name": "one low-resolution epoch too many",
-        "why": "epochs count from 0: the first 40% of 5 epochs are epochs 0 and 1",
+        "name": "every epoch scaled down, not only the low-resolution ones",
+        "why": "the last epochs must train at the size the network is tested at",
         "mentions": "epoch 2 on 32x32",
-        "patch": [("if epoch < config.low_res_fraction * config.epochs:", "if epoch <= config.low_res_fraction * config.epochs:")],
+        "patch": [("if config.low_res_epoch(epoch):", "if config.low_res_fraction:")],
     },
     {
         "task": "taskc_3",
@@ -534,9 +534,9 @@ ANSWERS = [
 
             '''),
             ('''
-                run.stopped_early = run.stopper is not None and run.stopper.step(val["accuracy"])
+                run.stopped_early = run.stopper is not None and not run.config.low_res_epoch(epoch) and run.stopper.step(val["accuracy"])
             ''', '''
-                run.stopped_early = run.stopper is not None and run.stopper.step(val["accuracy"])
+                run.stopped_early = run.stopper is not None and not run.config.low_res_epoch(epoch) and run.stopper.step(val["accuracy"])
                 if run.stopped_early:
                     break
             '''),
@@ -548,6 +548,14 @@ ANSWERS = [
 
             '''),
         ],
+    },
+    {
+        "task": "taskc_6",
+        "name": "early stopping judges the low-resolution epochs too",
+        "why": "a low-resolution epoch validated at full size scores low: patience runs out before the full-size epochs",
+        "mentions": "full-size epochs only",
+        "patch": [("""run.stopped_early = run.stopper is not None and not run.config.low_res_epoch(epoch) and run.stopper.step(val["accuracy"])""",
+                   """run.stopped_early = run.stopper is not None and run.stopper.step(val["accuracy"])""")],
     },
     # ----------------------------------------------------------------------- taskc_7 TensorBoard
     {
