@@ -1,4 +1,4 @@
-# Starter file: written by authoring/make_starters.py from solution.py (text sha256 2cc6b1ca44f385d7).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 314c7aeca4fdc791).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: assemble a complete CIFAR-10 training tool from the parts the labs built.
 
@@ -8,7 +8,7 @@
     python checkpoint_project/starter.py export   --checkpoint runs/fast/best.pt --out runs/fast/model.onnx
     torchrun --nproc_per_node 2 checkpoint_project/starter.py train --smoke --out runs/ddp   # DDP (gloo on CPU)
 
-The "fast" config: your network (C.2) past 85% on CIFAR-10 in ~4 min on two CPU cores (RESULTS.md); airbench94: speedrun.py.
+The "fast" config: your network (C.2) past 85% on CIFAR-10 in ~3 min on two CPU cores (RESULTS.md); airbench94: speedrun.py.
 
 Given, from the lab that taught it: Lab 3 EarlyStopping, save_checkpoint/load_checkpoint; Lab 4
 random_crop_flip, stratified_split; Lab 5 get_device, distributed_device, autocast_dtype,
