@@ -81,11 +81,12 @@ def make_starter(source: str, filename: str = "solution.py") -> str:
     """Return the starter text for one solution file's text."""
     found = markers.blocks(source, Path(filename))  # raises MarkerError on markers that do not pair up
     lines = adapt_docstring(source.splitlines(keepends=True), source, Path(filename).parent.name)
+    plain = source.splitlines()
     out: list[str] = []
     done = 0
     for block in found:
         out += lines[done: block.begin_line - 1]
-        out += block.stub_lines(source.splitlines())
+        out += block.stub_lines(plain)
         done = block.end_line
     out += lines[done:]
     body = STARTER_INTRO + "".join(out)
