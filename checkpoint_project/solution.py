@@ -711,6 +711,9 @@ def train(config: Config, args) -> dict:
     log(f"training took {run.train_seconds:.1f}s (warm-up {metrics['warmup_seconds']:.1f}s not counted); checkpoints in {run.out}")
     if dist.is_initialized():
         dist.barrier()
+        # The DDP wrapper goes first, while the group is alive: on torch 2.9, a wrapper freed after
+        # destroy_process_group could deadlock at exit (its gloo thread waits for the GIL it holds).
+        run.net = run.model
         dist.destroy_process_group()
     return metrics
 

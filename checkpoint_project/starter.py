@@ -1,4 +1,4 @@
-# Starter file: written by authoring/make_starters.py from solution.py (text sha256 314c7aeca4fdc791).
+# Starter file: written by authoring/make_starters.py from solution.py (text sha256 af88c35c205f9cad).
 # Replace each `raise NotImplementedError("TODO(...)")` with your code.
 """Checkpoint project: assemble a complete CIFAR-10 training tool from the parts the labs built.
 
@@ -479,6 +479,9 @@ def train(config: Config, args) -> dict:
     log(f"training took {run.train_seconds:.1f}s (warm-up {metrics['warmup_seconds']:.1f}s not counted); checkpoints in {run.out}")
     if dist.is_initialized():
         dist.barrier()
+        # The DDP wrapper goes first, while the group is alive: on torch 2.9, a wrapper freed after
+        # destroy_process_group could deadlock at exit (its gloo thread waits for the GIL it holds).
+        run.net = run.model
         dist.destroy_process_group()
     return metrics
 
