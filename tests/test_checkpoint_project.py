@@ -1183,7 +1183,8 @@ def test_torchrun_two_cpu_processes(child_lab_path, tmp_path):
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
     except subprocess.TimeoutExpired as stuck:
-        output = "".join((part or b"").decode(errors="replace") for part in (stuck.stdout, stuck.stderr))  # bytes even with text=True
+        # POSIX: bytes (or None) even with text=True; Windows: str, read by communicate() after the kill
+        output = "".join(part.decode(errors="replace") if isinstance(part, bytes) else part or "" for part in (stuck.stdout, stuck.stderr))
         raise_todo_from_output(output)
         pytest.fail(f"torchrun with 2 processes did not finish in 240 s (a 12 s run): a process waits for the other, "
                     f"at a collective only one rank reaches, or at exit. Its last output:\n{output[-2000:]}")
