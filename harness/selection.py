@@ -30,10 +30,8 @@ from harness.state import (
     INSTRUCTOR_FOLDER,
     RUN,
     RunState,
-    contract_run,
     lab_of,
     run_state,
-    runslow,
     task_id_of,
 )
 
@@ -172,6 +170,24 @@ def marker_expression_may_match(expression: str, known: dict[str, bool]) -> bool
     except (ValueError, IndexError, KeyError):
         return True  # not an expression this reader knows: let pytest judge it
     return False
+
+
+def selects_marker(config, name: str) -> bool:
+    """Does -m name `name` where it can select a test that carries it? `-m slow`, `-m "slow or lab1"`:
+    yes; `-m "not slow"`, `-m "lab1 and not slow"`: no, though they contain the word."""
+    expression = config.getoption("-m") or ""
+    return name in re.findall(r"[^\s()]+", expression) and marker_expression_may_match(expression, {name: True})
+
+
+def contract_run(config) -> bool:
+    """Is the contract suite asked for: an -m that can select `contract` tests, or its module named on the command line."""
+    named = any(Path(str(arg).split("::")[0]).name == CONTRACT_TESTS for arg in config.args)
+    return named or selects_marker(config, CONTRACT)
+
+
+def runslow(config) -> bool:
+    """Do `slow` tests run: --runslow, PHASE1_SLOW=1, or an -m that can select them."""
+    return bool(config.getoption("--runslow") or os.environ.get("PHASE1_SLOW") == "1" or selects_marker(config, "slow"))
 
 
 def is_instructor_module(path: Path) -> bool:

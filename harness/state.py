@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,14 +72,3 @@ def task_id_of(item) -> str | None:
 
 CONTRACT = "contract"  # the checkpoint project's command-line contract: runs only when -m names it
 CONTRACT_TESTS = "test_contract.py"  # its one module (tests/test_contract.py); no other test carries the marker
-
-
-def contract_run(config) -> bool:
-    """Is the contract suite asked for: `-m contract` (any -m naming it), or its module named on the command line."""
-    named = any(Path(str(arg).split("::")[0]).name == CONTRACT_TESTS for arg in config.args)
-    return named or CONTRACT in (config.getoption("-m") or "")
-
-
-def runslow(config) -> bool:
-    markexpr = config.getoption("-m") or ""
-    return bool(config.getoption("--runslow") or os.environ.get("PHASE1_SLOW") == "1" or "slow" in markexpr)

@@ -507,3 +507,18 @@ def test_the_contract_runs_only_when_asked_and_ends_with_its_table(fake_course):
     assert "Phase 1 progress" not in out, "no lab test ran: no lab table"
     code, out = run_fake(fake_course, "--impl", "solution", "tests/test_contract.py")
     assert code == 1 and "1 failed, 1 passed" in out, f"naming the module asks for it too:\n{out}"
+
+
+def test_a_marker_is_asked_for_only_where_the_m_expression_can_select_it(fake_course):
+    """`-m "not contract"` and `-m "not slow"` name the markers to leave them out: neither asks for the
+    contract suite or the slow tests, though both contain the word."""
+    with open(fake_course.path / "course.toml", "a") as toml:
+        toml.write('\n[[contract]]\nsection = "1"\ntitle = "Read"\n')
+    (fake_course.path / "tests" / "test_contract.py").write_text(FAKE_CONTRACT)
+    code, out = run_fake(fake_course, "--impl", "solution", "-m", "not contract")
+    assert "Checkpoint project contract" not in out and "test_contract.py" not in out, out
+    assert "slow training tests were not run" in out, out
+    code, out = run_fake(fake_course, "--impl", "solution", "-m", "not slow")
+    assert "slow training tests were not run" in out, f"-m 'not slow' runs no slow test:\n{out}"
+    code, out = run_fake(fake_course, "--impl", "solution", "-m", "contract or lab1")
+    assert "Checkpoint project contract" in out, f"an -m that can select contract tests asks for them:\n{out}"
