@@ -109,10 +109,13 @@ def pytest_configure(config):
 # --------------------------------------------------------------------------- -m without importing every module
 
 
+MARKER_TOKENS = re.compile(r"\(|\)|[^\s()]+")  # an -m expression's names, operators and parentheses
+
+
 def marker_expression_may_match(expression: str, known: dict[str, bool]) -> bool:
     """Can the -m expression be true for some values of the markers not in `known`?
     The grammar of `-m`: names, and, or, not, parentheses. Anything else (marker arguments): True."""
-    tokens = re.findall(r"\(|\)|[^\s()]+", expression)
+    tokens = MARKER_TOKENS.findall(expression)
     free = sorted({t for t in tokens if t not in ("(", ")", "and", "or", "not") and t not in known})
     if len(free) > 10 or any(not re.fullmatch(r"[\w.-]+|\(|\)", t) for t in tokens):
         return True
@@ -176,7 +179,7 @@ def selects_marker(config, name: str) -> bool:
     """Does -m name `name` where it can select a test that carries it? `-m slow`, `-m "slow or lab1"`:
     yes; `-m "not slow"`, `-m "lab1 and not slow"`: no, though they contain the word."""
     expression = config.getoption("-m") or ""
-    return name in re.findall(r"[^\s()]+", expression) and marker_expression_may_match(expression, {name: True})
+    return name in MARKER_TOKENS.findall(expression) and marker_expression_may_match(expression, {name: True})
 
 
 def contract_run(config) -> bool:

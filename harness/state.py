@@ -70,5 +70,5 @@ def task_id_of(item) -> str | None:
     return task.id if task else None
 
 
-CONTRACT = "contract"  # the checkpoint project's command-line contract: runs only when -m names it
+CONTRACT = "contract"  # the checkpoint project's command-line contract: runs only when -m can select it
 CONTRACT_TESTS = "test_contract.py"  # its one module (tests/test_contract.py); no other test carries the marker
