@@ -100,20 +100,30 @@ def failure_message(excinfo, max_lines: int = MAX_MESSAGE_LINES) -> list[str]:
 
 
 def learner_frame(excinfo, path: Path | None) -> tuple[int, str, str] | None:
-    """(line, function, source) of the deepest traceback entry in the graded file."""
+    """(line, function, source) of the deepest traceback entry in the graded file: in the failure's own
+    traceback, else in that of the error it was raised while handling (a test that catches the learner's
+    error to say what it means)."""
     if path is None:
         return None
-    found = None
-    for entry in excinfo.traceback:
-        try:
-            if Path(str(entry.path)).resolve() == path.resolve():
-                found = entry
-        except (OSError, ValueError):
-            continue
-    if found is None:
-        return None
-    line = found.lineno + 1
-    return line, qualified_name(found.frame.code.raw), linecache.getline(str(path), line).strip()
+    target = path.resolve()
+    error: BaseException | None = excinfo.value
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        found = None
+        tb = error.__traceback__
+        while tb is not None:
+            try:
+                if Path(tb.tb_frame.f_code.co_filename).resolve() == target:
+                    found = tb
+            except (OSError, ValueError):
+                pass
+            tb = tb.tb_next
+        if found is not None:
+            line = found.tb_lineno
+            return line, qualified_name(found.tb_frame.f_code), linecache.getline(str(path), line).strip()
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def called_function(excinfo, item, functions: tuple[str, ...]) -> str | None:

@@ -229,10 +229,24 @@ def pytest_ignore_collect(collection_path, config):
     return True if not marker_expression_may_match(markexpr, known) else None
 
 
+def in_course_order(course, items: list) -> list:
+    """The items with the test files in the labs' order (a file's place: the first lab its tests
+    belong to), each file's tests in their own order: failures read from Lab 1 down, whatever the
+    files are called (test_checkpoint_project.py sorts before test_lab1_tensors.py)."""
+    order = {lab.marker: index for index, lab in enumerate(course.labs)}
+    place: dict[str, int] = {}
+    for item in items:
+        lab = lab_of(item)
+        index = order[lab.marker] if lab is not None else len(order)
+        place[str(item.path)] = min(place.get(str(item.path), index), index)
+    return sorted(items, key=lambda item: place[str(item.path)])
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Before -m/-k select: drop instructor checks (learner's run), slow tests (unless asked)
-    and labs without the graded file (one line per lab), then count each lab's tasks."""
+    and labs without the graded file (one line per lab), count each lab's tasks, and put the
+    test files in the course's order."""
     state = run_state(config)
     progress = state.progress
     instructor_mark = getattr(pytest.mark, INSTRUCTOR)
@@ -259,7 +273,7 @@ def pytest_collection_modifyitems(config, items):
                 progress.planned[lab.marker][task_id_of(item) or "other"] += 1
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    items[:] = in_course_order(state.course, keep)
     instructor = sum(1 for item in drop if item.get_closest_marker(INSTRUCTOR))
     if instructor:
         progress.notes.append(f"{instructor} instructor checks left out: they run only with --impl solution")

@@ -522,3 +522,29 @@ def test_a_marker_is_asked_for_only_where_the_m_expression_can_select_it(fake_co
     assert "slow training tests were not run" in out, f"-m 'not slow' runs no slow test:\n{out}"
     code, out = run_fake(fake_course, "--impl", "solution", "-m", "contract or lab1")
     assert "Checkpoint project contract" in out, f"an -m that can select contract tests asks for them:\n{out}"
+
+
+def test_an_error_a_test_rewords_still_shows_the_learners_line(fake_course):
+    """A test that catches the learner's error to say what it means (pytest.fail from an except block)
+    still shows the line of the learner's file where the error came from."""
+    (fake_course.path / "lab1_fake" / "wrong.py").write_text(
+        FAKE_SOLUTION_1.replace("return x + offset", "return x + offset.missing"))
+    (fake_course.path / "tests" / "test_reworded.py").write_text(
+        "import pytest\n\n\n@pytest.mark.lab1\n@pytest.mark.task1_2\ndef test_shift_reworded(lab):\n"
+        "    try:\n        lab.shift(2, 3)\n    except AttributeError as error:\n"
+        "        pytest.fail(f'shift(2, 3) failed: {error}; offset is a number')\n")
+    code, out = run_fake(fake_course, "--impl", "wrong", "tests/test_reworded.py")
+    line = FAKE_SOLUTION_1.splitlines().index("    return x + offset") + 1
+    assert code == 1 and "shift(2, 3) failed:" in out, out
+    assert f"your code: lab1_fake/wrong.py, line {line}, in shift(): return x + offset.missing" in out, out
+
+
+def test_failures_come_in_the_course_order_whatever_the_test_files_are_called(fake_course):
+    """Plain pytest runs the labs in the course's order: a test file that sorts first by name (the
+    checkpoint project's, before test_lab1_...) does not put a later lab's failures at the top."""
+    (fake_course.path / "tests" / "test_a_lab2_extra.py").write_text(
+        "import pytest\npytestmark = pytest.mark.lab2\n\n\n@pytest.mark.task2_1\ndef test_triple_again(lab):\n"
+        "    assert lab.triple(1) == 3, 'triple(1) should be 3'\n")
+    code, out = run_fake(fake_course, "--impl", "starter", "-p", "no:randomly")
+    lab1, lab2 = out.find("TODO(task1_1)"), out.find("TODO(task2_1)")
+    assert code == 1 and 0 <= lab1 < lab2, out
