@@ -130,20 +130,23 @@ def test_running_standardize_matches_batchnorm_in_train_and_eval(lab):
     g = seeded(4)
     for _ in range(3):  # training mode: batch statistics, running buffers updated
         x = torch.randn(16, 4, generator=g) * 3 + 2
-        assert torch.allclose(ours(x), reference(x), atol=1e-5), "training mode: normalise with the batch's mean and biased var"
+        assert torch.allclose(ours(x), reference(x), atol=1e-5), "forward() in training mode: normalise with the batch's mean and biased var"
     assert torch.allclose(ours.running_mean, reference.running_mean, atol=1e-6), (
-        f"running_mean {ours.running_mean} vs BatchNorm's {reference.running_mean}: (1-m)*running + m*batch_mean"
+        f"after forward() in training mode, running_mean {ours.running_mean} vs BatchNorm's {reference.running_mean}: "
+        "(1-m)*running + m*batch_mean"
     )
     assert torch.allclose(ours.running_var, reference.running_var, atol=1e-5), (
-        f"running_var {ours.running_var} vs BatchNorm's {reference.running_var}: use the unbiased batch variance"
+        f"after forward() in training mode, running_var {ours.running_var} vs BatchNorm's {reference.running_var}: "
+        "use the unbiased batch variance"
     )
     ours.eval(), reference.eval()
     saved = copy.deepcopy(ours.state_dict())
     x = torch.randn(5, 4, generator=g)
-    assert torch.allclose(ours(x), reference(x), atol=1e-5), "eval mode: normalise with the running buffers"
-    assert torch.allclose(ours(x[:1]), reference(x[:1]), atol=1e-5), "eval mode works for one sample"
+    out = ours(x)
     for name, value in ours.state_dict().items():
-        assert torch.equal(value, saved[name]), f"eval mode must not change {name}"
+        assert torch.equal(value, saved[name]), f"forward() in eval mode must not change {name}"
+    assert torch.allclose(out, reference(x), atol=1e-5), "forward() in eval mode: normalise with the running buffers"
+    assert torch.allclose(ours(x[:1]), reference(x[:1]), atol=1e-5), "forward() in eval mode works for one sample"
 
 
 @pytest.mark.task2_2
