@@ -99,10 +99,10 @@ def failure_message(excinfo, max_lines: int = MAX_MESSAGE_LINES) -> list[str]:
     return lines
 
 
-def learner_frame(excinfo, path: Path | None) -> tuple[int, str, str] | None:
+def learner_frame(excinfo, path: Path | None, follow_chain: bool = True) -> tuple[int, str, str] | None:
     """(line, function, source) of the deepest traceback entry in the graded file: in the failure's own
-    traceback, else in that of the error it was raised while handling (a test that catches the learner's
-    error to say what it means)."""
+    traceback, else (follow_chain) in that of the error it was raised while handling (a test that catches
+    the learner's error to say what it means)."""
     if path is None:
         return None
     target = path.resolve()
@@ -122,7 +122,7 @@ def learner_frame(excinfo, path: Path | None) -> tuple[int, str, str] | None:
         if found is not None:
             line = found.tb_lineno
             return line, qualified_name(found.tb_frame.f_code), linecache.getline(str(path), line).strip()
-        error = error.__cause__ or error.__context__
+        error = (error.__cause__ or error.__context__) if follow_chain else None
     return None
 
 
@@ -174,10 +174,12 @@ def short_failure(excinfo, item, first_of_task: bool) -> str:
     if first_of_task:
         extra = "; ".join(part for part in (hint_command(task.id if task else None), TB_HINT) if part)
         edit = ""
-        if not frame and task is not None and path is not None and path.exists():
+        # No learner frame in the failure's own traceback: the test judged a result (or reworded an error that
+        # came from the learner's file): point at the function the test blames, unless "your code" names it.
+        if task is not None and path is not None and path.exists() and not learner_frame(excinfo, path, follow_chain=False):
             function = called_function(excinfo, item, task.functions)
             number = markers.definition_line(path.read_text(encoding="utf-8").splitlines(), function) if function else None
-            if number:
+            if number and not (frame and frame[1] == function):
                 edit = f"edit {function}() in {course.relative(path)} (line {number}); "
         lines.append(f"    -> {task.id if task else 'this test'}: {edit}read {readme_section(item)}; {extra}")
     return "\n".join(lines)

@@ -537,6 +537,14 @@ def test_an_error_a_test_rewords_still_shows_the_learners_line(fake_course):
     line = FAKE_SOLUTION_1.splitlines().index("    return x + offset") + 1
     assert code == 1 and "shift(2, 3) failed:" in out, out
     assert f"your code: lab1_fake/wrong.py, line {line}, in shift(): return x + offset.missing" in out, out
+    assert "edit shift()" not in out, "the learner's line already names the function"
+    (fake_course.path / "tests" / "test_reworded.py").write_text(
+        "import pytest\n\n\n@pytest.mark.lab1\n@pytest.mark.task1_2\ndef test_shift_of_scaled(lab):\n"
+        "    try:\n        lab.shift(lab.scale(1, 2), 3)\n    except AttributeError as error:\n"
+        "        pytest.fail(f'{error}: does scale() return a number?')\n")
+    code, out = run_fake(fake_course, "--impl", "wrong", "tests/test_reworded.py")
+    assert code == 1 and f"line {line}, in shift()" in out, out
+    assert "-> task1_2: edit scale() in lab1_fake/wrong.py (line" in out, f"the function the message blames, too:\n{out}"
 
 
 def test_failures_come_in_the_course_order_whatever_the_test_files_are_called(fake_course):
