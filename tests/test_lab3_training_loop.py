@@ -238,6 +238,28 @@ def test_evaluate_restores_eval_mode_and_mixed_modes(lab):
     assert not model[1].training, "this BatchNorm was deliberately in eval mode: restore each module's own mode"
 
 
+@pytest.mark.task3_2
+def test_evaluate_restores_the_modes_when_an_error_interrupts_it(lab):
+    model = toy_model(dropout=0.5, batch_norm=True)
+    model.train()
+    model[1].eval()
+    modes = [module.training for module in model.modules()]
+
+    class LoaderFailed(Exception):
+        pass
+
+    class FailingLoader:  # one good batch, then the loader breaks (a bad file, a worker that died)
+        def __iter__(self):
+            yield next(iter(DataLoader(toy_data(), batch_size=8)))
+            raise LoaderFailed("the loader failed part-way")
+
+    with pytest.raises(LoaderFailed):
+        lab.evaluate(model, FailingLoader(), nn.CrossEntropyLoss())
+    assert [module.training for module in model.modules()] == modes, (
+        "an error inside evaluate left the modes changed: restore each module's mode in a finally: block"
+    )
+
+
 # --------------------------------------------------------------------------- task3_3
 
 

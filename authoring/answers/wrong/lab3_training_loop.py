@@ -132,6 +132,28 @@ ANSWERS = [
     },
     {
         "task": "task3_2",
+        "name": "modes restored after the loop, not in finally",
+        "why": "an error part-way through the loader leaves the model in eval mode",
+        "mentions": "finally",
+        "patch": [
+            ('''
+                try:
+                    with torch.no_grad():
+            ''', '''
+                if True:
+                    with torch.no_grad():
+            '''),
+            ('''
+                finally:
+                    for module, mode in modes.items():
+            ''', '''
+                if True:
+                    for module, mode in modes.items():
+            '''),
+        ],
+    },
+    {
+        "task": "task3_2",
         "name": "no torch.no_grad()",
         "why": "eval mode does not turn autograd off: every forward builds a graph",
         "mentions": "no_grad",
