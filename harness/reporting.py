@@ -16,6 +16,7 @@ import inspect
 import linecache
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -99,17 +100,22 @@ def failure_message(excinfo, max_lines: int = MAX_MESSAGE_LINES) -> list[str]:
     return lines
 
 
-def learner_frame(excinfo, path: Path | None, follow_chain: bool = True) -> tuple[int, str, str] | None:
-    """(line, function, source) of the deepest traceback entry in the graded file: in the failure's own
-    traceback, else (follow_chain) in that of the error it was raised while handling (a test that catches
-    the learner's error to say what it means)."""
+class LearnerLine(NamedTuple):
+    line: int
+    function: str
+    source: str
+    reworded: bool  # found in the error a test caught and reworded, not in the failure's own traceback
+
+
+def learner_frame(excinfo, path: Path | None) -> LearnerLine | None:
+    """The deepest traceback entry in the graded file: in the failure's own traceback, else in that of
+    the error it was raised while handling (a test that catches the learner's error to say what it means)."""
     if path is None:
         return None
     target = path.resolve()
     error: BaseException | None = excinfo.value
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
-        seen.add(id(error))
         found = None
         tb = error.__traceback__
         while tb is not None:
@@ -121,8 +127,10 @@ def learner_frame(excinfo, path: Path | None, follow_chain: bool = True) -> tupl
             tb = tb.tb_next
         if found is not None:
             line = found.tb_lineno
-            return line, qualified_name(found.tb_frame.f_code), linecache.getline(str(path), line).strip()
-        error = (error.__cause__ or error.__context__) if follow_chain else None
+            return LearnerLine(line, qualified_name(found.tb_frame.f_code), linecache.getline(str(path), line).strip(),
+                               reworded=bool(seen))
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
     return None
 
 
@@ -169,17 +177,16 @@ def short_failure(excinfo, item, first_of_task: bool) -> str:
         lines.append(cause)
     frame = learner_frame(excinfo, path)
     if frame:
-        line, function, source = frame
-        lines.append(f"    your code: {course.relative(path)}, line {line}, in {function}(): {clip(source, 120)}")
+        lines.append(f"    your code: {course.relative(path)}, line {frame.line}, in {frame.function}(): {clip(frame.source, 120)}")
     if first_of_task:
         extra = "; ".join(part for part in (hint_command(task.id if task else None), TB_HINT) if part)
         edit = ""
         # No learner frame in the failure's own traceback: the test judged a result (or reworded an error that
         # came from the learner's file): point at the function the test blames, unless "your code" names it.
-        if task is not None and path is not None and path.exists() and not learner_frame(excinfo, path, follow_chain=False):
+        if (not frame or frame.reworded) and task is not None and path is not None and path.exists():
             function = called_function(excinfo, item, task.functions)
             number = markers.definition_line(path.read_text(encoding="utf-8").splitlines(), function) if function else None
-            if number and not (frame and frame[1] == function):
+            if number and not (frame and frame.function == function):
                 edit = f"edit {function}() in {course.relative(path)} (line {number}); "
         lines.append(f"    -> {task.id if task else 'this test'}: {edit}read {readme_section(item)}; {extra}")
     return "\n".join(lines)
